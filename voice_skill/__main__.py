@@ -1,0 +1,5 @@
+import sys
+
+from voice_skill.cli import main
+
+sys.exit(main())

@@ -1,0 +1,38 @@
+"""Recorded files to transcripts: one model and one recogniser serve a whole batch, and a file
+that can't be read costs only its own answer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from voice_skill.audio_in import file_chunks
+from voice_skill.errors import SkillError
+from voice_skill.knowledge import KnowledgeBase
+from voice_skill.recognizer import Recognizer, find_model, grammar_phrases, load_model
+
+
+class FileListener:
+    def __init__(self, recognizer: Recognizer) -> None:
+        self.recognizer = recognizer
+
+    @classmethod
+    def open(cls, model_path: Path | None, kb: KnowledgeBase | None) -> "FileListener":
+        """Load the model; with a knowledge base, decode against its grammar, else free speech."""
+        model = load_model(find_model(model_path))
+        return cls(Recognizer(model, grammar_phrases(kb, model) if kb else None))
+
+    def transcribe(self, path: Path | str) -> str:
+        try:
+            return self.recognizer.transcribe(file_chunks(path))
+        except SkillError:
+            self.recognizer.reset()  # drop whatever a half-read file left in the decoder
+            raise
+
+    def transcribe_all(self, paths: Iterable[str]) -> Iterator[tuple[str, str | None, str | None]]:
+        """(file as given, transcript or None, one-line error or None), in input order."""
+        for name in paths:
+            try:
+                yield name, self.transcribe(name), None
+            except SkillError as error:
+                yield name, None, str(error)

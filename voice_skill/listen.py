@@ -1,0 +1,255 @@
+"""`voice-skill listen`: the hands-free loop. Microphone -> Vosk -> matcher -> dialogue -> speech.
+
+Three things make it usable mid-cramp:
+- Speed. Vosk waits for half a second of silence before it calls an utterance done; the loop
+  doesn't. It watches the signal level, and once the speaker has been quiet for ENDPOINT_QUIET_S
+  and the words so far already match an intent confidently, it ends the utterance itself and
+  answers. Every line was rendered before anyone asked, so the first sound follows at once.
+- Never hearing itself. A home device's microphone hears its own speaker, and the skill's lines
+  contain "next" and "stop". While it speaks, and for a short echo tail after, the microphone's
+  audio is dropped and the decoder is reset, so its own voice can never trigger it.
+- Rare false triggers. With no wake word it overhears the whole room, so from idle only a
+  confident match starts it, and speech that isn't for it is ignored without a word.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from voice_skill import knowledge
+from voice_skill.audio_in import CHUNK_MS, Microphone, file_chunks
+from voice_skill.conversation import Conversation, Exchange
+from voice_skill.errors import SkillError
+from voice_skill.matcher import UNKNOWN, Match
+from voice_skill.recognizer import Recognizer, find_model, grammar_phrases, load_model
+
+ENDPOINT_QUIET_S = 0.15  # quiet after speech before we end the utterance ourselves
+ECHO_TAIL_S = 0.35  # after our own last sound, the room (and loopback) may still carry it
+START_CONFIDENCE = 0.75  # from idle, a weaker match is more likely overheard talk than a request
+LEVEL_FLOOR = 0.004  # RMS below which a chunk counts as quiet, whatever the noise estimate says
+DEMO_RECORDING = Path(__file__).resolve().parent / "data" / "demo-my-calf-is-cramping.wav"
+MIC_RETRY_S = 2.0
+
+
+class QuietDetector:
+    """Tells when someone has stopped talking, from the signal level against the room's noise."""
+
+    def __init__(self) -> None:
+        self.noise = LEVEL_FLOOR
+        self.quiet_s = 0.0
+        self.heard_speech = False
+
+    def update(self, chunk: bytes) -> None:
+        samples = np.frombuffer(chunk, dtype="<i2").astype(np.float32) / 32768
+        if samples.size == 0:
+            return
+        level = float(np.sqrt(np.mean(samples * samples)))
+        # The noise estimate falls fast and rises slowly, so it tracks the room, not the voice.
+        self.noise = min(level, self.noise * 1.02) if level < self.noise * 3 else self.noise * 1.002
+        loud = level > max(LEVEL_FLOOR, self.noise * 3)
+        if loud:
+            self.heard_speech, self.quiet_s = True, 0.0
+        else:
+            self.quiet_s += samples.size / 16_000
+
+    @property
+    def speech_ended(self) -> bool:
+        return self.heard_speech and self.quiet_s >= ENDPOINT_QUIET_S
+
+    def reset(self) -> None:
+        self.quiet_s, self.heard_speech = 0.0, False
+
+
+class SpeakerLike(Protocol):
+    """What the loop needs of speech out (Speaker, or PrintOnly when there is no speaker)."""
+
+    speaking: bool
+    last_sound_at: float
+
+    def say(self, lines: Sequence[str]) -> None: ...
+    def interrupt(self) -> None: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
+    def close(self) -> None: ...
+
+
+@dataclass
+class HandsFree:
+    """The loop's core: feed it audio chunks; it decides when to answer, and speaks."""
+
+    recognizer: Recognizer
+    conversation: Conversation
+    speaker: SpeakerLike
+    emit: Callable[[str], None] = print
+    clock: Callable[[], float] = time.monotonic
+
+    def __post_init__(self) -> None:
+        self.quiet = QuietDetector()
+        self._deaf = False  # True while our own voice is (or may still be) in the microphone
+
+    def feed(self, chunk: bytes) -> Exchange | None:
+        if self.speaker.speaking or self.clock() - self.speaker.last_sound_at < ECHO_TAIL_S:
+            self._deaf = True
+            return None
+        if self._deaf:  # our voice has died away: forget anything the decoder made of it
+            self._deaf = False
+            self._restart()
+        self.quiet.update(chunk)
+        heard = self.recognizer.accept(chunk)
+        if heard.final:
+            self.quiet.reset()
+            return self._respond(heard.text) if heard.text else None
+        if heard.text and self.quiet.speech_ended and self._for_us(self.conversation.matcher.match(heard.text)):
+            text = self.recognizer.finish() or heard.text
+            self.quiet.reset()
+            return self._respond(text)
+        return None
+
+    def _for_us(self, match: Match) -> bool:
+        """Is this meant for the skill? From idle it takes a confident match to start talking."""
+        needed = self.conversation.matcher.threshold if self.conversation.dialogue.active else START_CONFIDENCE
+        return match.intent != UNKNOWN and match.confidence >= needed
+
+    def _respond(self, text: str) -> Exchange | None:
+        match = self.conversation.matcher.match(text)
+        if not self._for_us(match) and not self.conversation.dialogue.active:
+            return None  # overheard talk
+        exchange = self.conversation.hear(text, at=self.clock(), match=match)
+        reply = exchange.reply
+        if reply.ignored:
+            return None
+        if reply.interrupt:
+            self.speaker.interrupt()
+        self.speaker.say(reply.lines)
+        self.emit(f"heard: {text}  [{match.intent} {match.confidence:.2f}]")
+        for line in reply.lines:
+            self.emit(f"say: {line}")
+        if reply.notice:
+            self.emit(f"({reply.notice})")
+        return exchange
+
+    def _restart(self) -> None:
+        self.recognizer.reset()
+        self.quiet.reset()
+
+    def run(self, chunks: Iterable[bytes]) -> None:
+        """Feed a stream; an error in one turn is reported and the loop goes on."""
+        for chunk in chunks:
+            try:
+                self.feed(chunk)
+            except SkillError as error:
+                print(f"voice-skill: {error}", file=sys.stderr, flush=True)
+                self._restart()
+            except Exception as error:  # one bad turn must not end the loop
+                print(f"voice-skill: error in this turn, still listening ({type(error).__name__}: {error})",
+                      file=sys.stderr, flush=True)
+                self._restart()
+
+
+# --- the command -----------------------------------------------------------------------------------
+
+
+class PrintOnly:
+    """Stands in for the speaker when there is none: the lines are printed, nothing is played."""
+
+    speaking = False
+    last_sound_at = 0.0
+
+    def say(self, lines: Sequence[str]) -> None:
+        pass
+
+    def interrupt(self) -> None:
+        pass
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+def open_speaker(args, kb: knowledge.KnowledgeBase) -> SpeakerLike:
+    """The real speaker with every line rendered in advance, or PrintOnly with a one-line notice."""
+    from voice_skill.speech_out import Speaker, Synthesizer
+
+    try:
+        synthesizer = Synthesizer(args.lang, args.voice, args.rate)
+        synthesizer.prepare(kb.all_lines(args.lang))
+        return Speaker(synthesizer, _device(args.output_device))
+    except SkillError as error:
+        print(f"voice-skill: {error}; printing what I would say instead", file=sys.stderr, flush=True)
+        return PrintOnly()
+
+
+def run(args) -> int:
+    kb = knowledge.load(args.responses)
+    model = load_model(find_model(args.model))
+    recognizer = Recognizer(model, None if args.free else grammar_phrases(kb, model))
+    speaker = open_speaker(args, kb)
+    loop = HandsFree(recognizer, Conversation(kb, args.lang, hands_free=True), speaker,
+                     emit=lambda line: print(line, flush=True))
+    try:
+        if args.demo:
+            return _demo(loop, speaker, args.demo)
+        try:
+            microphone = Microphone(_device(args.input_device))
+        except SkillError as error:
+            if args.input_device is not None:
+                raise
+            print(f"voice-skill: {error}", file=sys.stderr, flush=True)
+            return _demo(loop, speaker, DEMO_RECORDING)
+        _listen_forever(loop, microphone, args)
+        return 0
+    except KeyboardInterrupt:
+        print("Stopped.", flush=True)
+        return 0
+    finally:
+        speaker.close()
+
+
+def _listen_forever(loop: HandsFree, microphone: Microphone, args) -> None:
+    announced = False
+    while True:
+        try:
+            with microphone:
+                if not announced:
+                    print("Listening", flush=True)
+                    announced = True
+                loop.run(microphone.chunks())
+        except SkillError as error:  # the device went away: say so once, then keep trying
+            print(f"voice-skill: {error}; retrying", file=sys.stderr, flush=True)
+            time.sleep(MIC_RETRY_S)
+            try:
+                microphone = Microphone(_device(args.input_device))
+            except SkillError:
+                pass
+
+
+def _demo(loop: HandsFree, speaker, recording: Path) -> int:
+    """No microphone: hear a recording at the pace it was spoken, through the same pipeline."""
+    print(f"No microphone: as a demonstration, hearing the recording {recording.name}", flush=True)
+    print("Listening", flush=True)
+    pace = CHUNK_MS / 1000
+
+    def paced():
+        for chunk in file_chunks(recording):
+            yield chunk
+            time.sleep(pace)
+        silence = bytes(len(chunk))
+        for _ in range(int(1.0 / pace)):  # a moment of quiet after it, as a room would have
+            yield silence
+            time.sleep(pace)
+
+    loop.run(paced())
+    speaker.wait(30)
+    return 0
+
+
+def _device(value: str | None) -> int | str | None:
+    return int(value) if value is not None and value.isdigit() else value

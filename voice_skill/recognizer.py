@@ -1,0 +1,142 @@
+"""Speech to text with Vosk: finding the model, and decoding against the skill's own vocabulary.
+
+By default the recogniser decodes against a runtime grammar built from the knowledge base's
+example phrasings (Vosk turns the phrase list into a small bigram language model), with `[unk]`
+absorbing every word outside it. In a closed domain that is far more robust to noise than the
+model's full vocabulary, and out-of-domain speech comes out as `[unk]` and lands on `unknown`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from voice_skill.audio_in import SAMPLE_RATE
+from voice_skill.errors import SkillError
+from voice_skill.knowledge import KnowledgeBase
+from voice_skill.matcher import normalize
+
+DEFAULT_MODEL_NAME = "vosk-model-small-en-us-0.15"
+PROJECT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+VOSK_CACHE_DIRS = (Path("/usr/share/vosk"), Path.home() / ".cache" / "vosk")
+MODEL_MARKERS = ("am/final.mdl", "conf/model.conf")
+UNK = "[unk]"
+
+# Words people wrap around a request ("can you tell me ..."); in the grammar so that a held-out
+# phrasing is decoded as what was said rather than forced onto the nearest example.
+COMMON_WORDS = """
+a an the i im i'm me my is am are was it it's this that and or to of in on at for with about do does
+did can could should would will how what what's why when where which who you your please tell
+explain know want need help get got have has there right now just so again more okay yes no not
+""".split()
+
+
+def is_model_dir(path: Path) -> bool:
+    return all((path / marker).is_file() for marker in MODEL_MARKERS)
+
+
+def find_model(explicit: str | Path | None = None) -> Path:
+    """The model to use: --model, then $VOSK_MODEL_PATH, then models/, then vosk's own cache."""
+    if explicit is not None:
+        path = Path(explicit)
+        if not is_model_dir(path):
+            raise SkillError(f"{path}: not a Vosk model directory (expected {' and '.join(MODEL_MARKERS)})")
+        return path
+    env = os.environ.get("VOSK_MODEL_PATH")
+    if env:
+        path = Path(env)
+        if is_model_dir(path):
+            return path
+        found = _model_in(path)
+        if found:
+            return found
+        raise SkillError(f"VOSK_MODEL_PATH={env} holds no Vosk model")
+    for directory in (PROJECT_MODELS_DIR, *VOSK_CACHE_DIRS):
+        found = _model_in(directory)
+        if found:
+            return found
+    raise SkillError("no Vosk model found; get one with: voice-skill model fetch")
+
+
+def _model_in(directory: Path) -> Path | None:
+    """The default model in `directory` if it is there, else any English model found in it."""
+    if not directory.is_dir():
+        return None
+    preferred = directory / DEFAULT_MODEL_NAME
+    if is_model_dir(preferred):
+        return preferred
+    candidates = sorted(p for p in directory.iterdir() if p.name.startswith("vosk-model") and "en" in p.name)
+    return next((p for p in candidates if is_model_dir(p)), None)
+
+
+def load_model(path: Path):
+    """Load a Vosk model quietly (Kaldi's log lines are not for the user)."""
+    import vosk
+
+    vosk.SetLogLevel(-1)
+    try:
+        return vosk.Model(str(path))
+    except Exception:  # vosk raises a bare Exception when the files are not a usable model
+        raise SkillError(f"{path}: Vosk could not load this model (damaged or not a model)") from None
+
+
+def grammar_phrases(kb: KnowledgeBase, model) -> list[str]:
+    """The phrase list for Vosk's runtime grammar, from the knowledge base, in the model's words."""
+    phrases: list[str] = []
+    for entry in kb.entries.values():
+        phrases += entry.examples["en"]
+        phrases += entry.keywords["en"]
+    phrases += COMMON_WORDS
+    known: list[str] = []
+    for phrase in phrases:
+        words = [w for w in _speech_words(phrase) if model.vosk_model_find_word(w) >= 0]
+        if words:
+            known.append(" ".join(words))
+    return sorted(set(known)) + [UNK]
+
+
+def _speech_words(phrase: str) -> list[str]:
+    # Keep apostrophes: the model spells "what's" and "i'm" with them.
+    return [w for w in phrase.lower().replace("\u2019", "'").split() if normalize(w)]
+
+
+@dataclass(frozen=True)
+class Heard:
+    text: str
+    final: bool
+
+
+class Recognizer:
+    """A Vosk decoder for one audio stream; `grammar` is the phrase list, or None for free speech."""
+
+    def __init__(self, model, grammar: list[str] | None = None) -> None:
+        import vosk
+
+        args = (model, SAMPLE_RATE) if grammar is None else (model, SAMPLE_RATE, json.dumps(grammar))
+        self._decoder = vosk.KaldiRecognizer(*args)
+
+    def accept(self, chunk: bytes) -> Heard:
+        """Feed audio; returns the text so far (partial) or a finished utterance (final)."""
+        if self._decoder.AcceptWaveform(chunk):
+            return Heard(_text(self._decoder.Result(), "text"), final=True)
+        return Heard(_text(self._decoder.PartialResult(), "partial"), final=False)
+
+    def finish(self) -> str:
+        """End the current utterance (end of stream, or our own endpoint) and return its text."""
+        return _text(self._decoder.FinalResult(), "text")
+
+    def reset(self) -> None:
+        self._decoder.Reset()
+
+    def transcribe(self, chunks: Iterable[bytes]) -> str:
+        """Every utterance in a stream, joined: what a recording says."""
+        utterances = [heard.text for chunk in chunks if (heard := self.accept(chunk)).final]
+        utterances.append(self.finish())
+        return " ".join(u for u in utterances if u)
+
+
+def _text(result_json: str, key: str) -> str:
+    return json.loads(result_json).get(key, "").strip()

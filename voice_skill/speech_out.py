@@ -1,0 +1,163 @@
+"""Speech out: pyttsx3 (espeak-ng on Linux) renders each line to audio, sounddevice plays it.
+
+pyttsx3's own playback on Linux runs `aplay` per utterance and its runAndWait() can return before
+the sound has finished, so the skill never lets it play: it asks pyttsx3 for the audio
+(save_to_file), keeps it, and plays it through one output stream that stays open. That way
+the skill knows to the block when a line starts and ends, can cut speech short, and pays no
+start-up cost when it answers: every fixed line is rendered before anyone asks.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import io
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import soundfile
+
+from voice_skill.errors import SkillError
+
+DEFAULT_RATE_WPM = 140  # slower than espeak's 175: clear for someone in pain
+VOICE_FOR_LANGUAGE = {"en": "gmw/en-us", "id": "poz/id"}
+
+
+def _engine():
+    import pyttsx3
+
+    try:
+        return pyttsx3.init("espeak" if os.name == "posix" else None)
+    except Exception as error:  # pyttsx3 raises whatever its driver raised (no espeak-ng, ...)
+        raise SkillError(f"text-to-speech is not available ({error}); install espeak-ng") from None
+
+
+def list_voices() -> list[tuple[str, str, str]]:
+    return [(v.id, v.name, ",".join(map(str, v.languages))) for v in _engine().getProperty("voices")]
+
+
+class Synthesizer:
+    """Text to audio samples with pyttsx3, remembered so each line is rendered once."""
+
+    def __init__(self, lang: str = "en", voice: str | None = None, rate: int | None = None) -> None:
+        self.engine = _engine()
+        self.voice = self._pick_voice(voice or VOICE_FOR_LANGUAGE.get(lang, "gmw/en-us"))
+        self.engine.setProperty("voice", self.voice)
+        self.engine.setProperty("rate", rate or DEFAULT_RATE_WPM)
+        self.sample_rate = 0
+        self._cache: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()  # pyttsx3 engines are not thread-safe
+
+    def _pick_voice(self, wanted: str) -> str:
+        voices = self.engine.getProperty("voices")
+        for voice in voices:
+            if wanted in (voice.id, voice.name) or wanted.lower() == voice.name.lower():
+                return voice.id
+        raise SkillError(f"no text-to-speech voice named '{wanted}' (see: voice-skill voices)")
+
+    def output_rate(self) -> int:
+        """The rate the voice renders at (espeak-ng: 22050 Hz), learnt from a first render."""
+        if not self.sample_rate:
+            self.render(".")
+        return self.sample_rate
+
+    def prepare(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.render(line)
+
+    def render(self, text: str) -> np.ndarray:
+        with self._lock:
+            if text not in self._cache:
+                self._cache[text] = self._synthesize(text)
+            return self._cache[text]
+
+    def _synthesize(self, text: str) -> np.ndarray:
+        with tempfile.TemporaryDirectory() as work:
+            path = os.path.join(work, "line.wav")
+            with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to ..."
+                self.engine.save_to_file(text, path)
+                self.engine.runAndWait()
+            try:
+                samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
+            except (soundfile.LibsndfileError, OSError) as error:
+                raise SkillError(f"text-to-speech produced no audio ({error})") from None
+        self.sample_rate = self.sample_rate or rate
+        return samples[:, 0]
+
+
+class Speaker:
+    """Plays rendered lines one after another on an output stream that stays open.
+
+    `say` queues lines and returns at once; `interrupt` cuts off the current line and drops the
+    queue; `speaking` is true from the first sample of a line until its last has been played.
+    """
+
+    def __init__(self, synthesizer: Synthesizer, device: int | str | None = None) -> None:
+        import sounddevice
+
+        self.synthesizer = synthesizer
+        self._pending: collections.deque[np.ndarray] = collections.deque()
+        self._current: np.ndarray | None = None
+        self._position = 0
+        self._lock = threading.Lock()
+        self._idle = threading.Event()
+        self._idle.set()
+        self.last_sound_at = 0.0  # time.monotonic() of the last block that carried speech
+        rate = synthesizer.output_rate()
+        try:
+            self._stream = sounddevice.OutputStream(samplerate=rate, channels=1, dtype="float32", device=device,
+                                                    latency="low", callback=self._fill)
+            self._stream.start()
+        except (ValueError, sounddevice.PortAudioError) as error:
+            raise SkillError(f"no speaker to play speech on ({str(error).splitlines()[0]})") from None
+
+    @property
+    def speaking(self) -> bool:
+        return not self._idle.is_set()
+
+    def say(self, lines: Sequence[str]) -> None:
+        if not lines:
+            return
+        rendered = [self.synthesizer.render(line) for line in lines]
+        with self._lock:
+            self._pending.extend(rendered)
+            if rendered:
+                self._idle.clear()
+
+    def interrupt(self) -> None:
+        with self._lock:
+            self._pending.clear()
+            self._current = None
+            self._idle.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until everything queued has been played; False on timeout."""
+        return self._idle.wait(timeout)
+
+    def close(self) -> None:
+        self.interrupt()
+        self._stream.close(ignore_errors=True)
+
+    def _fill(self, out: np.ndarray, frames: int, time_info, status) -> None:  # PortAudio's thread
+        out.fill(0)
+        written = 0
+        with self._lock:
+            while written < frames:
+                if self._current is None:
+                    if not self._pending:
+                        break
+                    self._current, self._position = self._pending.popleft(), 0
+                take = min(frames - written, len(self._current) - self._position)
+                out[written:written + take, 0] = self._current[self._position:self._position + take]
+                written += take
+                self._position += take
+                if self._position >= len(self._current):
+                    self._current = None
+            if written:
+                self.last_sound_at = time.monotonic()
+            elif self._current is None and not self._pending:
+                self._idle.set()  # a whole silent block after the last sample: really done
