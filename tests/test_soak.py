@@ -15,5 +15,5 @@ def test_an_hour_of_listening():
     print(result)
     assert result["audio_minutes"] >= 60
     assert result["requests"] >= 20 and result["answered"] == result["requests"], result
-    assert result["other_turns"] == [], result  # ordinary speech and babble never made it speak
+    assert result["false_triggers"] == [], result  # ordinary speech and babble never made it speak
     assert result["rss_end_mb"] - result["rss_start_mb"] < 25, result

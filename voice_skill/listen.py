@@ -27,12 +27,14 @@ from voice_skill import knowledge
 from voice_skill.audio_in import CHUNK_MS, Microphone, file_chunks
 from voice_skill.conversation import Conversation, Exchange
 from voice_skill.errors import SkillError
-from voice_skill.matcher import UNKNOWN, Match
+from voice_skill.matcher import UNKNOWN, Match, names_the_complaint
 from voice_skill.recognizer import Recognizer, find_model, grammar_phrases, load_model
 
 ENDPOINT_QUIET_S = 0.15  # quiet after speech before we end the utterance ourselves
 ECHO_TAIL_S = 0.35  # after our own last sound, the room (and loopback) may still carry it
 START_CONFIDENCE = 0.75  # from idle, a weaker match is more likely overheard talk than a request
+HELP_CONFIDENCE = 0.95
+MAX_REQUEST_WORDS = 12  # the longest request worth looking for at the end of an utterance
 LEVEL_FLOOR = 0.004  # RMS below which a chunk counts as quiet, whatever the noise estimate says
 DEMO_RECORDING = Path(__file__).resolve().parent / "data" / "demo-my-calf-is-cramping.wav"
 MIC_RETRY_S = 2.0
@@ -92,6 +94,7 @@ class HandsFree:
     def __post_init__(self) -> None:
         self.quiet = QuietDetector()
         self._deaf = False  # True while our own voice is (or may still be) in the microphone
+        self._rejected = ""  # the last partial text found not meant for us
 
     def feed(self, chunk: bytes) -> Exchange | None:
         if self.speaker.speaking or self.clock() - self.speaker.last_sound_at < ECHO_TAIL_S:
@@ -105,21 +108,45 @@ class HandsFree:
         if heard.final:
             self.quiet.reset()
             return self._respond(heard.text) if heard.text else None
-        if heard.text and self.quiet.speech_ended and self._for_us(self.conversation.matcher.match(heard.text)):
+        if heard.text and self.quiet.speech_ended and heard.text != self._rejected and self._understand(heard.text):
             text = self.recognizer.finish() or heard.text
             self.quiet.reset()
             return self._respond(text)
+        if heard.text and self.quiet.speech_ended:
+            self._rejected = heard.text  # not for us; don't weigh the same words again next chunk
         return None
 
-    def _for_us(self, match: Match) -> bool:
-        """Is this meant for the skill? From idle it takes a confident match to start talking."""
-        needed = self.conversation.matcher.threshold if self.conversation.dialogue.active else START_CONFIDENCE
-        return match.intent != UNKNOWN and match.confidence >= needed
+    def _understand(self, text: str) -> tuple[str, Match] | None:
+        """The part of an utterance meant for the skill, and its match; None if none of it is.
 
-    def _respond(self, text: str) -> Exchange | None:
-        match = self.conversation.matcher.match(text)
-        if not self._for_us(match) and not self.conversation.dialogue.active:
+        Listening without pause, an utterance often starts with the tail of other talk in the
+        room ("... the game was good my calf is cramping"), so its endings are tried too."""
+        words = text.split()
+        endings = range(max(1, len(words) - MAX_REQUEST_WORDS), len(words) - 1)  # 2 to 12 words long
+        candidates = [text] + [" ".join(words[start:]) for start in endings]
+        best: tuple[str, Match] | None = None
+        for candidate in candidates:
+            match = self.conversation.matcher.match(candidate)
+            if self._for_us(candidate, match) and (best is None or match.confidence > best[1].confidence):
+                best = (candidate, match)
+        return best
+
+    def _for_us(self, text: str, match: Match) -> bool:
+        """Is this meant for the skill? From idle it takes a confident match that names the
+        complaint (a calf, leg or cramp) to start talking; in a conversation, any match will do."""
+        if match.intent == UNKNOWN:
+            return False
+        if self.conversation.dialogue.active:
+            return match.confidence >= self.conversation.matcher.threshold
+        if match.intent == "help":  # "help" alone may start it, but only when heard beyond doubt
+            return match.confidence >= HELP_CONFIDENCE
+        return match.confidence >= START_CONFIDENCE and names_the_complaint(text)
+
+    def _respond(self, heard: str) -> Exchange | None:
+        understood = self._understand(heard)
+        if understood is None and not self.conversation.dialogue.active:
             return None  # overheard talk
+        text, match = understood or (heard, self.conversation.matcher.match(heard))
         exchange = self.conversation.hear(text, at=self.clock(), match=match)
         reply = exchange.reply
         if reply.ignored:
@@ -127,7 +154,7 @@ class HandsFree:
         if reply.interrupt:
             self.speaker.interrupt()
         self.speaker.say(reply.lines)
-        self.emit(f"heard: {text}  [{match.intent} {match.confidence:.2f}]")
+        self.emit(f"heard: {heard}  [{match.intent} {match.confidence:.2f}]")
         for line in reply.lines:
             self.emit(f"say: {line}")
         if reply.notice:

@@ -61,6 +61,10 @@ DOMAIN_WORDS = """
 """.split()
 # The calf and leg: naming them keeps an utterance in the domain whatever else it mentions.
 LEG_WORDS = "calf calves leg legs shin betis kaki".split()
+# What a request must name to start the hands-free skill from idle: with no wake word, the cramp
+# request itself is the trigger, and a cause word alone ("overuse") is too easily overheard.
+TRIGGER_WORDS = "calf calves cramp cramps cramping cramped leg legs charley spasm betis kram keram kaki".split()
+
 # Other body parts and other cramps: not this skill's business (unless a leg is named too).
 # "back" only with a possessive, so that "stop cramps coming back" stays in the domain.
 OTHER_BODY_PARTS = """
@@ -155,6 +159,14 @@ LEGS = _stemmed(LEG_WORDS)
 ELSEWHERE = _stemmed(OTHER_BODY_PARTS)
 FILLER = _stemmed(FILLER_WORDS)
 EVERYDAY = _stemmed(EVERYDAY_WORDS)
+
+
+TRIGGERS = _stemmed(TRIGGER_WORDS)
+
+
+def names_the_complaint(text: str) -> bool:
+    """Does the utterance name a calf, leg or cramp (enough to wake the hands-free skill)?"""
+    return bool({stem(w) for w in normalize(text)} & TRIGGERS)
 
 
 def is_cause(intent: str) -> bool:
