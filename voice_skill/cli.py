@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from voice_skill import knowledge
@@ -126,16 +126,9 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     from voice_skill.hearing import FileListener
 
     listener = FileListener.open(args.model, None if args.free else knowledge.load())
-    failed = False
-    for name, transcript, error in listener.transcribe_all(args.files):
-        failed |= error is not None
-        if args.json:
-            _print_json({"file": name, "transcript": transcript, "error": error})
-        elif error:
-            print(f"{PROG}: {error}", file=sys.stderr)
-        else:
-            print(f"{name}: {transcript}")
-    return 1 if failed else 0
+    records = ({"file": name, "transcript": transcript, "error": error}
+               for name, transcript, error in listener.transcribe_all(args.files))
+    return _print_file_results(records, args.json, lambda r: f"{r['file']}: {r['transcript']}")
 
 
 def cmd_answer(args: argparse.Namespace) -> int:
@@ -145,19 +138,30 @@ def cmd_answer(args: argparse.Namespace) -> int:
     kb = knowledge.load(args.responses)
     listener = FileListener.open(args.model, None if args.free else kb)
     conversation = Conversation(kb, args.lang)
-    failed = False
-    for name, transcript, error in listener.transcribe_all(args.files):
-        failed |= error is not None
+
+    def answered(name: str, transcript: str | None, error: str | None) -> dict:
         record = {"file": name, "transcript": transcript, "intent": None, "confidence": None,
                   "response": None, "error": error}
         if error is None:
             record.update(conversation.hear(transcript).as_json("transcript"))
-        if args.json:
+        return record
+
+    records = (answered(*result) for result in listener.transcribe_all(args.files))
+    return _print_file_results(records, args.json, lambda r: (
+        f"{r['file']}: \"{r['transcript']}\" -> {r['intent']} ({r['confidence']:.2f})\n  {r['response']}"))
+
+
+def _print_file_results(records: Iterable[dict], as_json: bool, human: Callable[[dict], str]) -> int:
+    """One result per file, in order; a file's error is its own line. Exit 1 if any file failed."""
+    failed = False
+    for record in records:
+        failed |= record["error"] is not None
+        if as_json:
             _print_json(record)
-        elif error:
-            print(f"{PROG}: {error}", file=sys.stderr)
+        elif record["error"]:
+            print(f"{PROG}: {record['error']}", file=sys.stderr)
         else:
-            print(f"{name}: \"{transcript}\" -> {record['intent']} ({record['confidence']:.2f})\n  {record['response']}")
+            print(human(record))
     return 1 if failed else 0
 
 

@@ -23,6 +23,7 @@ import soundfile
 
 from voice_skill.errors import SkillError
 
+RENDER_TIMEOUT_S = 10.0
 DEFAULT_RATE_WPM = 140  # slower than espeak's 175: clear for someone in pain
 VOICE_FOR_LANGUAGE = {"en": "gmw/en-us", "id": "poz/id"}
 
@@ -76,15 +77,25 @@ class Synthesizer:
             return self._cache[text]
 
     def _synthesize(self, text: str) -> np.ndarray:
-        with tempfile.TemporaryDirectory() as work:
-            path = os.path.join(work, "line.wav")
-            with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to ..."
-                self.engine.save_to_file(text, path)
-                self.engine.runAndWait()
-            try:
+        # pyttsx3 runs queued commands in one batch, and runAndWait() may return while espeak is
+        # still writing the file: its own finished-utterance event says when the audio is there.
+        done = threading.Event()
+        token = self.engine.connect("finished-utterance", lambda name, completed: done.set())
+        try:
+            with tempfile.TemporaryDirectory() as work:
+                path = os.path.join(work, "line.wav")
+                with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to ..."
+                    self.engine.save_to_file(text, path)
+                    self.engine.runAndWait()
+                    if not done.wait(RENDER_TIMEOUT_S):
+                        raise SkillError("text-to-speech did not finish rendering a line")
                 samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
-            except (soundfile.LibsndfileError, OSError) as error:
-                raise SkillError(f"text-to-speech produced no audio ({error})") from None
+        except (soundfile.LibsndfileError, OSError) as error:
+            raise SkillError(f"text-to-speech produced no audio ({error})") from None
+        finally:
+            self.engine.disconnect(token)
+        if samples.size == 0:
+            raise SkillError(f"text-to-speech produced no audio for: {text[:40]!r}")
         self.sample_rate = self.sample_rate or rate
         return samples[:, 0]
 
@@ -108,9 +119,11 @@ class Speaker:
         self._idle.set()
         self.last_sound_at = 0.0  # time.monotonic() of the last block that carried speech
         rate = synthesizer.output_rate()
+        # "high" latency (about 35 ms through ALSA's PulseAudio plugin): "low" (8 ms) underran
+        # under load and chopped the speech, for a gain nobody would hear.
         try:
             self._stream = sounddevice.OutputStream(samplerate=rate, channels=1, dtype="float32", device=device,
-                                                    latency="low", callback=self._fill)
+                                                    latency="high", callback=self._fill)
             self._stream.start()
         except (ValueError, sounddevice.PortAudioError) as error:
             raise SkillError(f"no speaker to play speech on ({str(error).splitlines()[0]})") from None

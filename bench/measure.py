@@ -1,0 +1,120 @@
+"""One measurement job for one system, run in its own process so that its peak memory is its own.
+
+    .venv/bin/python -m bench.measure JOB.json OUT.json
+
+A job is {"system": name, "kind": "accuracy" | "stream" | "timing", ...} (bench/run.py writes them):
+- accuracy: each request recording heard as a fresh trial; what the system answered first, if at all
+- stream: ordinary speech played back to back from idle; every answer is a false accept
+- timing: start-up to ready; real-time factor (no pacing); latency at microphone pace
+Every result carries the process's peak resident memory (VmHWM).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from voice_skill.audio_in import CHUNK_FRAMES, file_chunks
+
+from bench.systems import BYTES_PER_S, CONTROL_INTENTS, System, build
+
+AFTER_S = 1.0  # silence after each request: room for Vosk's endpointer (its longest rule is 1.0 s)
+SILENCE = bytes(CHUNK_FRAMES * 2)
+
+
+def chunks(path: str, after_s: float = AFTER_S) -> Iterator[bytes]:
+    """A recording as the microphone would deliver it, then quiet, as after someone stops talking."""
+    yield from file_chunks(path)
+    for _ in range(round(after_s * BYTES_PER_S / len(SILENCE))):
+        yield SILENCE
+
+
+def peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def accuracy(system: System, items: list[dict]) -> list[dict]:
+    results = []
+    for item in items:
+        system.reset(active=item["intent"] in CONTROL_INTENTS)
+        answer = next((a for chunk in chunks(item["path"]) if (a := system.feed(chunk))), None)
+        results.append({**item, "got": answer.intent if answer else "unknown", "heard": " | ".join(system.heard)})
+    return results
+
+
+def stream(system: System, paths: list[str]) -> dict:
+    """Talk not meant for the skill, heard continuously; after an answer, back to idle."""
+    system.reset(active=False)
+    accepts, seconds = [], 0.0
+    for path in paths:
+        for chunk in chunks(path, after_s=0.0):
+            seconds += len(chunk) / BYTES_PER_S
+            if answer := system.feed(chunk):
+                accepts.append({"at_s": round(seconds, 1), "intent": answer.intent, "heard": answer.heard})
+                system.reset(active=False)
+    for _ in range(round(AFTER_S * BYTES_PER_S / len(SILENCE))):  # let the last utterance end
+        if answer := system.feed(SILENCE):
+            accepts.append({"at_s": round(seconds, 1), "intent": answer.intent, "heard": answer.heard})
+    return {"seconds": seconds, "accepts": accepts}
+
+
+def real_time_factor(system: System, items: list[dict]) -> float:
+    """Processing time over audio time, fed as fast as it goes, every chunk of every file."""
+    busy = audio = 0.0
+    for item in items:
+        system.reset(active=item["intent"] in CONTROL_INTENTS)
+        data = list(chunks(item["path"]))
+        audio += sum(len(c) for c in data) / BYTES_PER_S
+        start = time.perf_counter()
+        for chunk in data:
+            system.feed(chunk)
+        busy += time.perf_counter() - start
+    return busy / audio
+
+
+def latency(system: System, item: dict) -> float | None:
+    """From the end of speech to the answer being ready, chunks arriving at the microphone's pace
+    (a chunk is handed over once all of it has been recorded); None if it never answered."""
+    system.reset(active=item["intent"] in CONTROL_INTENTS)
+    data = list(chunks(item["path"]))
+    recorded = 0
+    start = time.perf_counter()
+    for chunk in data:
+        recorded += len(chunk)
+        time.sleep(max(0.0, start + recorded / BYTES_PER_S - time.perf_counter()))
+        if system.feed(chunk):
+            return time.perf_counter() - (start + item["speech_end_s"])
+    return None
+
+
+def timing(name: str, job: dict) -> dict:
+    start = time.perf_counter()
+    system = build(name)
+    startup = time.perf_counter() - start
+    rtf = real_time_factor(system, job["rtf_items"])
+    latencies = [latency(system, item) for item in job["latency_items"]]
+    return {"startup_s": startup, "rtf": rtf,
+            "latencies_ms": [None if s is None else round(s * 1000, 1) for s in latencies]}
+
+
+def main() -> int:
+    job = json.loads(Path(sys.argv[1]).read_text())
+    name, kind = job["system"], job["kind"]
+    if kind == "timing":
+        result = timing(name, job)
+    else:
+        system = build(name)
+        result = {"items": accuracy(system, job["items"])} if kind == "accuracy" else stream(system, job["paths"])
+    result.update(system=name, kind=kind, rss_mb=round(peak_rss_mb(), 1))
+    Path(sys.argv[2]).write_text(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
