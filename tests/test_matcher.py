@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import time
 
 import pytest
 
@@ -112,10 +111,9 @@ def test_accuracy_on_the_dev_phrases(matcher):
     assert all(accuracy[lang] >= DEV_ACCURACY[lang] for lang in DEV_ACCURACY), accuracy
 
 
-def test_matching_is_fast(matcher):
-    queries = ["my calf is cramping", "why do pregnant women get cramps", "set a timer for ten minutes",
-               "kenapa betis saya sering kram", "i keep getting cramps after running what can i do"] * 200
-    start = time.perf_counter()
-    for text in queries:
-        matcher.match(text)
-    assert time.perf_counter() - start < 2.0  # about 0.3 s on a laptop; generous for a busy machine
+@pytest.mark.parametrize("text, expected", [
+    ("why does this happen", "causes"), ("kenapa ini terjadi", "causes"),
+    ("how do i prevent this", "prevention"), ("what is this song", "unknown"),
+])
+def test_follow_up_questions_about_this_cramp(matcher, text, expected):
+    assert intent(matcher, text) == expected

@@ -162,6 +162,8 @@ EVERYDAY = _stemmed(EVERYDAY_WORDS)
 
 
 TRIGGERS = _stemmed(TRIGGER_WORDS)
+# "Why does this happen?": said to a calf-cramp skill, "this" is the cramp.
+THIS = _stemmed(["this", "these", "ini"])
 
 
 def names_the_complaint(text: str) -> bool:
@@ -268,7 +270,8 @@ class Matcher:
         keywords = np.where(self.yields @ (keywords > 0) > 0, 0.0, keywords)
         in_domain = bool(said & DOMAIN)
         on_topic = (in_domain or bool(said & self.topic_terms)
-                    or bool(said & self.why_terms and keywords[self.cause_rows].any()))
+                    or bool(said & self.why_terms and keywords[self.cause_rows].any())
+                    or bool(said & THIS and (said & self.why_terms or keywords[self.intents.index("prevention")] > 0)))
         candidates = ~self.control_rows if on_topic else self.control_rows
         scores = np.where(candidates, examples + KEYWORD_BONUS * (self.lends @ keywords), -1.0)
         best = int(scores.argmax())
