@@ -1,7 +1,7 @@
 """Render the benchmark's recordings into bench/work/audio (git-ignored).
 
 Run with the recordings virtualenv, which has Piper (bench/run.py does this for you):
-    .venv-recordings/bin/python bench/make_audio.py
+    .venv-recordings/bin/python bench/make_audio.py [--if-stale]
 
 It reuses tests/make_recordings.py (the synthesiser, trimming, padding, SNR mixing, babble talkers)
 but with its own phrasings (bench/phrases.tsv) and voices none of the test recordings use, so the
@@ -133,6 +133,9 @@ def write_tsv(path: Path, header: list[str], rows: list[list[str]]) -> None:
 
 
 def main() -> None:
+    if "--if-stale" in sys.argv and (OUT / "stamp").is_file() and (OUT / "stamp").read_text().strip() == stamp():
+        print(f"bench audio: up to date in {OUT}", flush=True)
+        return
     started = time.monotonic()
     (OUT / "stamp").unlink(missing_ok=True)  # a half-made set must not pass for a finished one
     for old in OUT.glob("*/*.wav"):

@@ -16,6 +16,7 @@ import os
 import tempfile
 import threading
 import time
+import wave
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -23,7 +24,8 @@ import soundfile
 
 from voice_skill.errors import SkillError
 
-RENDER_TIMEOUT_S = 10.0
+RENDER_TIMEOUT_S = 5.0
+RENDER_ATTEMPTS = 3
 DEFAULT_RATE_WPM = 140  # slower than espeak's 175: clear for someone in pain
 VOICE_FOR_LANGUAGE = {"en": "gmw/en-us", "id": "poz/id"}
 
@@ -77,27 +79,43 @@ class Synthesizer:
             return self._cache[text]
 
     def _synthesize(self, text: str) -> np.ndarray:
-        # pyttsx3 runs queued commands in one batch, and runAndWait() may return while espeak is
-        # still writing the file: its own finished-utterance event says when the audio is there.
-        done = threading.Event()
-        token = self.engine.connect("finished-utterance", lambda name, completed: done.set())
-        try:
-            with tempfile.TemporaryDirectory() as work:
-                path = os.path.join(work, "line.wav")
-                with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to ..."
-                    self.engine.save_to_file(text, path)
-                    self.engine.runAndWait()
-                    if not done.wait(RENDER_TIMEOUT_S):
-                        raise SkillError("text-to-speech did not finish rendering a line")
-                samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
-        except (soundfile.LibsndfileError, OSError) as error:
-            raise SkillError(f"text-to-speech produced no audio ({error})") from None
-        finally:
-            self.engine.disconnect(token)
-        if samples.size == 0:
-            raise SkillError(f"text-to-speech produced no audio for: {text[:40]!r}")
-        self.sample_rate = self.sample_rate or rate
-        return samples[:, 0]
+        for _ in range(RENDER_ATTEMPTS):
+            samples = self._render_once(text)
+            if samples is not None:
+                return samples
+        raise SkillError(f"text-to-speech produced no audio for: {text[:40]!r}")
+
+    def _render_once(self, text: str) -> np.ndarray | None:
+        """One pyttsx3 render to a file, read back; None if no audio arrived in time.
+
+        pyttsx3 runs queued commands in a batch, its runAndWait() may return while espeak is still
+        writing, and its finished-utterance event may belong to the previous line; so the file
+        itself is the judge: it must hold audio."""
+        with tempfile.TemporaryDirectory() as work:
+            path = os.path.join(work, "line.wav")
+            with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to ..."
+                self.engine.save_to_file(text, path)
+                self.engine.runAndWait()
+                deadline = time.monotonic() + RENDER_TIMEOUT_S
+                while (samples := _read_audio(path)) is None and time.monotonic() < deadline:
+                    time.sleep(0.01)
+        if samples is None:
+            return None
+        self.sample_rate = self.sample_rate or samples[1]
+        return samples[0]
+
+
+def _read_audio(path: str) -> tuple[np.ndarray, int] | None:
+    """The samples of a WAV file that is complete and not empty, else None. Python's wave writer
+    fills in the header's frame count only when it closes the file: a count means it is done."""
+    try:
+        with wave.open(path) as header:
+            if header.getnframes() == 0:
+                return None
+        samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
+    except (soundfile.LibsndfileError, OSError, RuntimeError, EOFError, wave.Error):
+        return None
+    return (samples[:, 0], rate) if samples.size else None
 
 
 class Speaker:

@@ -1,0 +1,182 @@
+"""The benchmark: every system on the same recordings, figures into bench/results.{json,md,png}.
+
+    .venv/bin/python -m bench.run            # full: make bench (about 20 minutes on 2 cores)
+    .venv/bin/python -m bench.run --quick    # CI-sized: make bench-quick, written to bench/work/quick/
+
+Steps: render the recordings if they are missing or stale (bench/make_audio.py, in the recordings
+virtualenv); accuracy and false-accept jobs two at a time (one per core, each system in its own
+processes); pick PocketSphinx's better mode; then, one system at a time with nothing else of ours
+running, start-up, real-time factor and latency at microphone pace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import platform
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from bench import report
+from bench.systems import CONTROL_INTENTS, PS_MODES, SYSTEMS
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+WORK = BENCH / "work"
+AUDIO = WORK / "audio"
+RECORDINGS_PYTHON = ROOT / ".venv-recordings" / "bin" / "python"
+DEFAULT = "skill-default"
+PEERS = ("vosk-naive", "pocketsphinx")
+WORKERS = 2  # one job per core; timing is measured later, alone
+SHARD = 130  # requests per accuracy job: small enough to keep both cores busy to the end
+FULL = {"voices": None, "conditions": None, "every": 1, "speech_s": None, "latency_runs": 24, "rtf_every": 20}
+# Quick: two voices, every other phrase, clean and 10 dB, two minutes of talk, a few latency runs.
+QUICK = {"voices": ("piper-joe-fast", "espeak-en-us-f2"), "conditions": ("clean", "babble10", "noise10"),
+         "every": 2, "speech_s": 120.0, "latency_runs": 5, "rtf_every": None}
+
+
+def machine() -> str:
+    """e.g. '2-core x86_64, 24 GB, Debian 12, Python 3.11.7', read from this machine."""
+    import os
+
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal:"))
+    release = dict(line.split("=", 1) for line in Path("/etc/os-release").read_text().splitlines() if "=" in line)
+    system = f"{release.get('NAME', 'Linux').strip(chr(34)).split()[0]} {release.get('VERSION_ID', '').strip(chr(34))}"
+    return (f"{os.cpu_count()}-core {platform.machine()}, {round(mem_kb / 1024 ** 2)} GB, {system.strip()}, "
+            f"Python {platform.python_version()}")
+
+
+def ensure_audio() -> None:
+    if not RECORDINGS_PYTHON.exists():
+        sys.exit("bench: no recordings virtualenv; run bench/setup.sh (make bench does)")
+    subprocess.run([str(RECORDINGS_PYTHON), str(BENCH / "make_audio.py"), "--if-stale"], check=True, cwd=ROOT)
+
+
+def read_tsv(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def requests(plan: dict) -> list[dict]:
+    rows = read_tsv(AUDIO / "manifest.tsv")
+    ids = list(dict.fromkeys(r["id"] for r in rows))[:: plan["every"]]
+    keep = [r for r in rows if r["id"] in set(ids)
+            and (plan["voices"] is None or r["voice"] in plan["voices"])
+            and (plan["conditions"] is None or r["condition"] in plan["conditions"])]
+    return [{"path": str(AUDIO / r["path"]), "id": r["id"], "intent": r["intent"], "text": r["text"],
+             "voice": r["voice"], "condition": r["condition"], "speech_end_s": float(r["speech_end_s"])} for r in keep]
+
+
+def ordinary(plan: dict) -> tuple[list[str], float]:
+    paths, seconds = [], 0.0
+    for row in read_tsv(AUDIO / "ordinary.tsv"):
+        if plan["speech_s"] is not None and seconds >= plan["speech_s"]:
+            break
+        paths.append(str(AUDIO / row["path"]))
+        seconds += float(row["seconds"])
+    return paths, seconds
+
+
+def latency_items(items: list[dict], runs: int) -> list[dict]:
+    """Clean requests the skill should answer from idle (not controls, not out-of-domain), spread
+    evenly over phrases and voices."""
+    pool = [i for i in items if i["condition"] == "clean" and i["intent"] not in (*CONTROL_INTENTS, "unknown")]
+    by_phrase: dict[str, list[dict]] = defaultdict(list)
+    for item in pool:
+        by_phrase[item["id"]].append(item)
+    rotated = [takes[k % len(takes)] for k, takes in enumerate(by_phrase.values())]  # a new voice each phrase
+    picks = np.linspace(0, len(rotated) - 1, min(runs, len(rotated))).round().astype(int)
+    return [rotated[k] for k in picks]
+
+
+def run_job(job: dict, tag: str, parts: Path) -> dict:
+    parts.mkdir(parents=True, exist_ok=True)
+    job_path, out_path = parts / f"{tag}.job.json", parts / f"{tag}.out.json"
+    job_path.write_text(json.dumps(job))
+    done = subprocess.run([sys.executable, "-m", "bench.measure", str(job_path), str(out_path)],
+                          cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench job {tag} failed:\n{done.stderr}")
+    print(f"  done {tag}", flush=True)
+    return json.loads(out_path.read_text())
+
+
+def measure_quality(systems: tuple[str, ...], items: list[dict], speech: list[str], parts: Path) -> dict[str, list[dict]]:
+    """Accuracy and false-accept jobs, two processes at a time; the slowest systems go first."""
+    jobs: list[tuple[dict, str]] = []
+    for name in sorted(systems, key=lambda s: s not in ("vosk-naive", "pocketsphinx-jsgf")):
+        for k in range(0, len(items), SHARD):
+            jobs.append(({"system": name, "kind": "accuracy", "items": items[k:k + SHARD]}, f"{name}.acc{k // SHARD}"))
+        half = (len(speech) + 1) // 2
+        for k, paths in enumerate((speech[:half], speech[half:])):
+            if paths:
+                jobs.append(({"system": name, "kind": "stream", "paths": paths}, f"{name}.talk{k}"))
+    with ThreadPoolExecutor(WORKERS) as pool:
+        outs = list(pool.map(lambda job: run_job(*job, parts), jobs))
+    by_system: dict[str, list[dict]] = defaultdict(list)
+    for out in outs:
+        by_system[out["system"]].append(out)
+    return by_system
+
+
+def quality_figures(outs: list[dict]) -> dict:
+    items = [item for out in outs if out["kind"] == "accuracy" for item in out["items"]]
+    right: dict[str, list[bool]] = defaultdict(list)
+    for item in items:
+        right[item["condition"]].append(item["got"] == item["intent"])
+    accepts = [a for out in outs if out["kind"] == "stream" for a in out["accepts"]]
+    seconds = sum(out["seconds"] for out in outs if out["kind"] == "stream")
+    return {"by_condition": {c: (sum(v), len(v)) for c, v in right.items()}, "items": items,
+            "accepts": accepts, "speech_s": seconds, "false_accepts_per_hour": len(accepts) / seconds * 3600,
+            "rss_mb": max(out["rss_mb"] for out in outs)}
+
+
+def mean_accuracy(figures: dict) -> float:
+    return float(np.mean([ok / n for ok, n in figures["by_condition"].values()]))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a CI-sized subset, written to bench/work/quick/")
+    args = parser.parse_args()
+    started = time.monotonic()
+    plan = QUICK if args.quick else FULL
+    out_dir = WORK / "quick" if args.quick else BENCH
+    parts = (WORK / "quick" if args.quick else WORK) / "jobs"  # each job's input and output, kept for digging
+    ensure_audio()
+    items = requests(plan)
+    speech, speech_s = ordinary(plan)
+    print(f"bench: {len(items)} requests, {speech_s / 60:.1f} min of ordinary speech, {len(SYSTEMS)} systems", flush=True)
+
+    figures = {name: quality_figures(outs) for name, outs in measure_quality(SYSTEMS, items, speech, parts).items()}
+    # PocketSphinx's better mode: the higher mean accuracy over all conditions; fewer false accepts breaks a tie.
+    ps_mode = max(PS_MODES, key=lambda m: (round(mean_accuracy(figures[m]), 3), -figures[m]["false_accepts_per_hour"]))
+    names = {DEFAULT: DEFAULT, "vosk-naive": "vosk-naive", "pocketsphinx": ps_mode,
+             "skill-no-early-endpoint": "skill-no-early-endpoint"}
+
+    lat_items = latency_items(items, plan["latency_runs"])
+    rtf_items = items[:: plan["rtf_every"]] if plan["rtf_every"] else lat_items
+    timings = {}
+    for shown, name in names.items():  # one at a time: nothing else of ours competes for the cores
+        timings[shown] = run_job({"system": name, "kind": "timing", "rtf_items": rtf_items,
+                                  "latency_items": lat_items}, f"{name}.timing", parts)
+
+    summary = {"machine": machine(), "default": DEFAULT, "quick": args.quick, "names": names,
+               "figures": figures, "timings": timings, "latency_items": lat_items, "ps_mode": ps_mode,
+               "requests": len(items), "wall_s": time.monotonic() - started}
+    report.write(summary, out_dir)
+    print(f"bench: wrote {out_dir / 'results.json'}, results.md, results.png in "
+          f"{(time.monotonic() - started) / 60:.1f} min", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
