@@ -2,9 +2,9 @@
 
     .venv/bin/python -m bench.measure JOB.json OUT.json
 
-A job is {"system": name, "kind": "accuracy" | "stream" | "timing", ...} (bench/run.py writes them):
-- accuracy: each request recording heard as a fresh trial; what the system answered first, if at all
-- stream: ordinary speech played back to back from idle; every answer is a false accept
+A job is {"system": name, "kind": "quality" | "timing", ...} (bench/run.py writes them):
+- quality: accuracy (each request recording heard as a fresh trial: what the system answered first,
+  if at all), then false accepts (ordinary speech played back to back from idle: every answer)
 - timing: start-up to ready; real-time factor (no pacing); latency at microphone pace
 Every result carries the process's peak resident memory (VmHWM).
 """
@@ -110,7 +110,9 @@ def main() -> int:
         result = timing(name, job)
     else:
         system = build(name)
-        result = {"items": accuracy(system, job["items"])} if kind == "accuracy" else stream(system, job["paths"])
+        result = {"items": accuracy(system, job["items"]), "seconds": 0.0, "accepts": []}
+        if job["paths"]:
+            result.update(stream(system, job["paths"]))
     result.update(system=name, kind=kind, rss_mb=round(peak_rss_mb(), 1))
     Path(sys.argv[2]).write_text(json.dumps(result))
     return 0

@@ -8,8 +8,9 @@ microphone delivers them, each says when it would answer, and with which intent.
 - pocketsphinx-kws / pocketsphinx-jsgf: PocketSphinx 5 (its bundled US-English model) with its
   voice-activity endpointer, spotting the knowledge base's keywords or decoding against a grammar
   of its example phrasings; what it heard goes through the same matcher.
-Every system answers by the skill's hands-free rule (voice_skill.listen.HandsFree._for_us): from
-idle only a match of START_CONFIDENCE or more, mid-conversation the matcher's own threshold.
+The skill systems answer (or not) by HandsFree's own rules. A peer answers an utterance whose match
+is not `unknown` and has confidence >= START_CONFIDENCE from idle (the matcher's threshold
+mid-conversation, as HandsFree does for "next" or "stop").
 """
 
 from __future__ import annotations
@@ -33,11 +34,14 @@ PS_MODES = ("pocketsphinx-kws", "pocketsphinx-jsgf")
 CONTROL_INTENTS = ("next", "repeat", "stop", "help")  # tested mid-conversation, where they belong
 START_LINE = "my calf is cramping"  # what puts the conversation mid-relief before a control is heard
 BYTES_PER_S = SAMPLE_RATE * 2
-# PocketSphinx's defaults track up to 30,000 HMMs a frame, over real time on a grammar this size
-# here; 3,000 halves its time with no loss of accuracy measured on the bench's clean set.
+# PocketSphinx's default of up to 30,000 HMMs a frame ran the grammar at 0.9x real time here;
+# 3,000 halves that for about the same accuracy (37% and 36% on a third of the clean set).
 PS_MAX_HMM_PER_FRAME = 3000
-PS_KWS_MIN_PHONES = 4  # shorter keywords ("ow", "eh", "why") fire on almost any speech
-PS_KWS_EXPONENT_PER_PHONE = 1.0  # threshold 1e-(phones): longer phrases may match more loosely
+# Keyword spotting, tried on a third of the clean set: thresholds 1e-(k x phones) for k from 0.25 to
+# 3 and minimum lengths of 4 to 6 phones all scored 22-28%; shorter keywords ("ow", "eh") fire on
+# almost any speech. Threshold 1e-(phones): a longer phrase may match more loosely.
+PS_KWS_MIN_PHONES = 4
+PS_KWS_EXPONENT_PER_PHONE = 1.0
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ class System(Protocol):
 
 
 def would_answer(match: Match, matcher: Matcher, active: bool) -> bool:
-    """HandsFree's rule, for the peers: from idle a weaker match is likelier overheard talk."""
+    """The peers' rule: from idle a weaker match is likelier overheard talk than a request."""
     needed = matcher.threshold if active else START_CONFIDENCE
     return match.intent != UNKNOWN and match.confidence >= needed
 

@@ -65,3 +65,10 @@ def test_a_long_silence_ends_the_conversation(kb):
 def test_indonesian_speaks_the_indonesian_lines(kb):
     reply = Dialogue(kb, lang="id").handle(Turn("cramp_relief"))
     assert reply.lines[0] == steps(kb, "id")[0] and reply.lines[1] == kb.say("relief_hint", "id")
+
+
+def test_after_a_single_answer_follow_ups_are_for_us_only_briefly(kb):
+    dialogue = Dialogue(kb, hands_free=True)
+    dialogue.handle(Turn("causes", at=0.0))
+    assert dialogue.handle(Turn("repeat", at=dialogue.follow_up_s - 1)).lines == kb.lines("causes", "en")
+    assert dialogue.handle(Turn("repeat", at=2 * dialogue.follow_up_s + 1)).ignored

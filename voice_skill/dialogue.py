@@ -18,7 +18,8 @@ RELIEF = "cramp_relief"
 CONTROLS = ("next", "repeat", "stop", "help")
 # After the last step the skill offers prevention advice; these words accept the offer.
 ACCEPT_WORDS = frozenset("yes yeah yep sure okay ok please ya iya boleh mau oke".split())
-CONVERSATION_TIMEOUT_S = 120.0  # after this long without a turn, "next" or "stop" is no longer for us
+CONVERSATION_TIMEOUT_S = 120.0  # relief steps under way: after this long without a turn, they are over
+FOLLOW_UP_TIMEOUT_S = 30.0  # after a single answer, follow-ups ("why?", "repeat") are for us this long
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Dialogue:
     last_lines: tuple[str, ...] = ()
     last_turn_at: float | None = None
     timeout_s: float = CONVERSATION_TIMEOUT_S
+    follow_up_s: float = FOLLOW_UP_TIMEOUT_S
     _handlers: dict = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -61,7 +63,9 @@ class Dialogue:
         return self.step is not None or self.offered_prevention or bool(self.last_lines)
 
     def handle(self, turn: Turn) -> Reply:
-        if self.last_turn_at is not None and turn.at - self.last_turn_at > self.timeout_s:
+        walking_steps = self.step is not None or self.offered_prevention
+        limit = self.timeout_s if walking_steps else self.follow_up_s
+        if self.last_turn_at is not None and turn.at - self.last_turn_at > limit:
             self.reset()
         if self.offered_prevention and _accepts(turn.text):
             return self._remember(self._answer("prevention"), turn)

@@ -27,13 +27,15 @@ from voice_skill import knowledge
 from voice_skill.audio_in import CHUNK_MS, Microphone, file_chunks
 from voice_skill.conversation import Conversation, Exchange
 from voice_skill.errors import SkillError
+from voice_skill.dialogue import RELIEF
 from voice_skill.matcher import UNKNOWN, Match, names_the_complaint
-from voice_skill.recognizer import Recognizer, find_model, grammar_phrases, load_model
+from voice_skill.recognizer import UNK, Recognizer, find_model, grammar_phrases, load_model
 
 ENDPOINT_QUIET_S = 0.15  # quiet after speech before we end the utterance ourselves
 ECHO_TAIL_S = 0.35  # after our own last sound, the room (and loopback) may still carry it
 START_CONFIDENCE = 0.75  # from idle, a weaker match is more likely overheard talk than a request
 HELP_CONFIDENCE = 0.95
+QUESTION_CONFIDENCE = 0.9  # a question from idle (not the relief request) must be this clear
 MAX_REQUEST_WORDS = 12  # the longest request worth looking for at the end of an utterance
 LEVEL_FLOOR = 0.004  # RMS below which a chunk counts as quiet, whatever the noise estimate says
 DEMO_RECORDING = Path(__file__).resolve().parent / "data" / "demo-my-calf-is-cramping.wav"
@@ -123,24 +125,30 @@ class HandsFree:
         room ("... the game was good my calf is cramping"), so its endings are tried too."""
         words = text.split()
         endings = range(max(1, len(words) - MAX_REQUEST_WORDS), len(words) - 1)  # 2 to 12 words long
-        candidates = [text] + [" ".join(words[start:]) for start in endings]
+        candidates = [(text, True)] + [(" ".join(words[start:]), False) for start in endings]
         best: tuple[str, Match] | None = None
-        for candidate in candidates:
+        for candidate, whole in candidates:
             match = self.conversation.matcher.match(candidate)
-            if self._for_us(candidate, match) and (best is None or match.confidence > best[1].confidence):
+            if self._for_us(candidate, match, whole) and (best is None or match.confidence > best[1].confidence):
                 best = (candidate, match)
         return best
 
-    def _for_us(self, text: str, match: Match) -> bool:
-        """Is this meant for the skill? From idle it takes a confident match that names the
-        complaint (a calf, leg or cramp) to start talking; in a conversation, any match will do."""
+    def _for_us(self, text: str, match: Match, whole: bool) -> bool:
+        """Is this meant for the skill? In a conversation, any match will do. From idle, with no
+        wake word, it takes more: a confident match, naming the complaint (calf, leg, cramp), with
+        no word Vosk was unsure of; and only the relief request may come at the end of other talk,
+        a question must be heard whole."""
         if match.intent == UNKNOWN:
             return False
         if self.conversation.dialogue.active:
             return match.confidence >= self.conversation.matcher.threshold
         if match.intent == "help":  # "help" alone may start it, but only when heard beyond doubt
             return match.confidence >= HELP_CONFIDENCE
-        return match.confidence >= START_CONFIDENCE and names_the_complaint(text)
+        if UNK in text.split() or not names_the_complaint(text):
+            return False
+        if match.intent == RELIEF:
+            return match.confidence >= START_CONFIDENCE
+        return whole and match.confidence >= QUESTION_CONFIDENCE
 
     def _respond(self, heard: str) -> Exchange | None:
         understood = self._understand(heard)
