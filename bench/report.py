@@ -186,6 +186,8 @@ def markdown(summary: dict, systems: dict) -> str:
         "processes. Start-up: knowledge base, matcher, model and grammar until ready to hear (model files "
         "already in the page cache).",
         "- The voices are synthetic, so these are figures for text-to-speech speakers; people vary more.",
+        "- The machine may be shared: the 1-minute load average around the timing runs (one system at a "
+        "time, 1.0 = one core busy) was " + ", ".join(f"{x:.1f}" for x in summary.get("load", [])) + ".",
         "",
     ]
     return "\n".join(text)

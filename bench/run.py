@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -45,8 +46,6 @@ QUICK = {"voices": ("piper-joe-fast", "espeak-en-us-f2"), "conditions": ("clean"
 
 def machine() -> str:
     """e.g. '2-core x86_64, 24 GB, Debian 12, Python 3.11.7', read from this machine."""
-    import os
-
     mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
                   if line.startswith("MemTotal:"))
     release = dict(line.split("=", 1) for line in Path("/etc/os-release").read_text().splitlines() if "=" in line)
@@ -182,14 +181,15 @@ def main() -> int:
 
     lat_items = latency_items(items, plan["latency_runs"])
     rtf_items = items[:: plan["rtf_every"]] if plan["rtf_every"] else lat_items
-    timings = {}
+    timings, load = {}, [os.getloadavg()[0]]  # others' work on the machine skews timing: say how busy it was
     for shown, name in names.items():  # one at a time: nothing else of ours competes for the cores
         timings[shown] = run_job({"system": name, "kind": "timing", "rtf_items": rtf_items,
                                   "latency_items": lat_items}, f"{name}.timing", parts)
+        load.append(os.getloadavg()[0])
 
     summary = {"machine": machine(), "code": code_version(), "default": DEFAULT, "quick": args.quick, "names": names,
                "figures": figures, "timings": timings, "latency_items": lat_items, "ps_mode": ps_mode,
-               "requests": len(items), "wall_s": time.monotonic() - started}
+               "requests": len(items), "wall_s": time.monotonic() - started, "load": load}
     report.write(summary, out_dir)
     print(f"bench: wrote {out_dir / 'results.json'}, results.md, results.png in "
           f"{(time.monotonic() - started) / 60:.1f} min", flush=True)

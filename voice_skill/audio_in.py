@@ -126,6 +126,7 @@ class Microphone:
 
     def __exit__(self, *exc: object) -> None:
         if self._stream is not None:
+            self._stream.abort(ignore_errors=True)
             self._stream.close(ignore_errors=True)
             self._stream = None
 

@@ -40,6 +40,7 @@ MAX_REQUEST_WORDS = 12  # the longest request worth looking for at the end of an
 LEVEL_FLOOR = 0.004  # RMS below which a chunk counts as quiet, whatever the noise estimate says
 DEMO_RECORDING = Path(__file__).resolve().parent / "data" / "demo-my-calf-is-cramping.wav"
 MIC_RETRY_S = 2.0
+SHUTDOWN_GRACE_S = 3.0
 
 
 class QuietDetector:
@@ -243,9 +244,21 @@ def run(args) -> int:
         return 0
     except KeyboardInterrupt:
         print("Stopped.", flush=True)
+        _exit_if_stuck(SHUTDOWN_GRACE_S)
         return 0
     finally:
         speaker.close()
+
+
+def _exit_if_stuck(grace_s: float) -> None:
+    """Ctrl-C must end the program: if closing the audio devices hangs (it has, inside the ALSA
+    PulseAudio plugin), leave anyway after a grace period."""
+    import os
+    import threading
+
+    timer = threading.Timer(grace_s, lambda: os._exit(0))
+    timer.daemon = True
+    timer.start()
 
 
 def _listen_forever(loop: HandsFree, microphone: Microphone, args) -> None:

@@ -171,6 +171,7 @@ class Speaker:
 
     def close(self) -> None:
         self.interrupt()
+        self._stream.abort(ignore_errors=True)  # abort, not stop: nothing left is worth draining
         self._stream.close(ignore_errors=True)
 
     def _fill(self, out: np.ndarray, frames: int, time_info, status) -> None:  # PortAudio's thread
