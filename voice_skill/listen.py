@@ -14,7 +14,10 @@ Three things make it usable mid-cramp:
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -224,6 +227,7 @@ def open_speaker(args, kb: knowledge.KnowledgeBase) -> SpeakerLike:
 
 
 def run(args) -> int:
+    signal.signal(signal.SIGINT, _on_ctrl_c)
     kb = knowledge.load(args.responses)
     model = load_model(find_model(args.model))
     recognizer = Recognizer(model, None if args.free else grammar_phrases(kb, model))
@@ -244,21 +248,18 @@ def run(args) -> int:
         return 0
     except KeyboardInterrupt:
         print("Stopped.", flush=True)
-        _exit_if_stuck(SHUTDOWN_GRACE_S)
         return 0
     finally:
         speaker.close()
 
 
-def _exit_if_stuck(grace_s: float) -> None:
-    """Ctrl-C must end the program: if closing the audio devices hangs (it has, inside the ALSA
-    PulseAudio plugin), leave anyway after a grace period."""
-    import os
-    import threading
-
-    timer = threading.Timer(grace_s, lambda: os._exit(0))
+def _on_ctrl_c(signum, frame) -> None:
+    """Ctrl-C must end the program. Closing the audio devices can hang inside the ALSA PulseAudio
+    plugin, so the way out is guaranteed first: after a grace period the process leaves anyway."""
+    timer = threading.Timer(SHUTDOWN_GRACE_S, lambda: (print("Stopped.", flush=True), os._exit(0)))
     timer.daemon = True
     timer.start()
+    raise KeyboardInterrupt
 
 
 def _listen_forever(loop: HandsFree, microphone: Microphone, args) -> None:
