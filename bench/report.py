@@ -104,31 +104,54 @@ def goals_table(systems: dict, default: str) -> list[str]:
     return ["| goal (default) | met | value |", "|---|---|---:|"] + [f"| {g} | {m} | {v} |" for g, m, v in rows]
 
 
+MISS_KINDS = {
+    "silent": "heard right but stayed silent (from idle it wants no unsure `[unk]` word, the relief request "
+              "at confidence >= 0.75, a question heard whole at >= 0.9)",
+    "other": "heard right but answered another intent (an ending of the utterance, such as \"calf cramps\", "
+             "outscored the whole question)",
+    "misheard": "misheard: what it heard does not match the right intent",
+}
+EXAMPLES = 15  # clean misses listed; every trial is in details.json
+
+
 def misses(figures: dict) -> list[str]:
-    """Where the default goes wrong: per intent over all conditions, then its misses clean and at 10 dB
-    with what it heard and what the matcher made of that (a confidence under 0.75 from idle is silence)."""
+    """Where the default goes wrong: per intent, then each miss sorted by cause (the matcher run on
+    the last utterance heard tells a recognition error from a decision of the hands-free loop)."""
     from voice_skill import knowledge
     from voice_skill.matcher import Matcher
 
     matcher = Matcher(knowledge.load())
 
-    def explained(item: dict) -> str:
-        last = item["heard"].split(" | ")[-1]
-        match = matcher.match(last)
-        return (f"- {item['condition']}: {item['id']} \"{item['text']}\" ({item['voice']}): {item['intent']} -> "
-                f"{item['got']}; heard \"{item['heard']}\" (matcher on the last: {match.intent} {match.confidence:.2f})")
+    def kind(item: dict) -> str:
+        heard_right = matcher.match(item["heard"].split(" | ")[-1]).intent == item["intent"]
+        return "misheard" if not heard_right else ("silent" if item["got"] == "unknown" else "other")
 
+    wrong = [item for item in figures["items"] if item["got"] != item["intent"]]
     by_intent: dict[str, list[bool]] = defaultdict(list)
     for item in figures["items"]:
         by_intent[item["intent"]].append(item["got"] == item["intent"])
     worst = sorted(by_intent.items(), key=lambda kv: sum(kv[1]) / len(kv[1]))
     lines = ["Accuracy per intent, all conditions (weakest first): " + ", ".join(
         f"{intent} {100 * sum(v) / len(v):.0f}% ({sum(v)}/{len(v)})" for intent, v in worst if not all(v)) + ".", "",
-        "Its misses clean and at 10 dB (what it heard, `|` between utterances; `unknown` = it stayed silent):", ""]
-    for condition in ("clean", "babble10", "noise10"):
-        lines += [explained(item) for item in figures["items"]
-                  if item["condition"] == condition and item["got"] != item["intent"]]
+        "Its misses by cause (clean / at 10 dB, babble and stationary / all conditions):", ""]
+    kinds = [(item["condition"], kind(item)) for item in wrong]
+    for key, label in MISS_KINDS.items():
+        clean = sum(k == key and c == "clean" for c, k in kinds)
+        at10 = sum(k == key and c.endswith("10") and c != "clean" for c, k in kinds)
+        lines.append(f"- {label}: {clean} / {at10} / {sum(k == key for _, k in kinds)}")
+    lines += ["", f"Some clean misses (heard, `|` between utterances; `unknown` = it stayed silent):", ""]
+    for item in [i for i in wrong if i["condition"] == "clean"][:EXAMPLES]:
+        lines.append(f"- \"{item['text']}\" ({item['voice']}): {item['intent']} -> {item['got']}; "
+                     f"heard \"{item['heard']}\"")
     return lines
+
+
+def _sizes(figures: dict) -> str:
+    """How many recordings each accuracy figure rests on (a noisy condition has fewer than clean)."""
+    totals = {condition: n for condition, (_, n) in figures["by_condition"].items()}
+    noisy = sorted({n for condition, n in totals.items() if condition != "clean"})
+    span = "" if not noisy else f", {noisy[0]}" + (f"-{noisy[-1]}" if len(noisy) > 1 else "") + " per noisy condition"
+    return f"{totals.get('clean', 0)} clean{span}"
 
 
 def markdown(summary: dict, systems: dict) -> str:
@@ -143,7 +166,8 @@ def markdown(summary: dict, systems: dict) -> str:
     mode = "quick (`make bench-quick`)" if summary["quick"] else "full (`make bench`)"
     text = [
         "# Benchmark: the skill against its peers", "",
-        f"{mode} run on {summary['machine']}: {summary['requests']} request recordings per system, "
+        f"{mode} run on {summary['machine']}: {summary['requests']} request recordings per system "
+        f"({_sizes(d_fig)}), "
         f"{d_fig['speech_s'] / 60:.1f} minutes of ordinary speech, {len(lat)} latency runs; "
         f"took {summary['wall_s'] / 60:.1f} minutes; {summary['code']}. Regenerate with `make bench`.", "",
         "Intent accuracy in % (babble = several talkers of speech babble; stationary = speech-shaped steady "
@@ -186,8 +210,9 @@ def markdown(summary: dict, systems: dict) -> str:
         "processes. Start-up: knowledge base, matcher, model and grammar until ready to hear (model files "
         "already in the page cache).",
         "- The voices are synthetic, so these are figures for text-to-speech speakers; people vary more.",
-        "- The machine may be shared: the 1-minute load average around the timing runs (one system at a "
-        "time, 1.0 = one core busy) was " + ", ".join(f"{x:.1f}" for x in summary.get("load", [])) + ".",
+        *(["- The machine may be shared: the 1-minute load average around the timing runs (one system at a "
+           "time; 1.0 = one core busy) was " + ", ".join(f"{x:.1f}" for x in summary["load"]) + "."]
+          if summary.get("load") else []),
         "",
     ]
     return "\n".join(text)

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import report
 from voice_skill.knowledge import HEALTH_INTENTS
 
+from bench import report
 from bench.systems import CONTROL_INTENTS, PS_MODES, SYSTEMS
 
 ROOT = Path(__file__).resolve().parent.parent

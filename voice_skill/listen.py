@@ -127,14 +127,16 @@ class HandsFree:
 
         Listening without pause, an utterance often starts with the tail of other talk in the
         room ("... the game was good my calf is cramping"), so its endings are tried too."""
+        whole = self.conversation.matcher.match(text)
+        if self._for_us(text, whole, whole=True):
+            return text, whole  # the whole utterance is for us: its endings can only say less
         words = text.split()
-        endings = range(max(1, len(words) - MAX_REQUEST_WORDS), len(words) - 1)  # 2 to 12 words long
-        candidates = [(text, True)] + [(" ".join(words[start:]), False) for start in endings]
         best: tuple[str, Match] | None = None
-        for candidate, whole in candidates:
-            match = self.conversation.matcher.match(candidate)
-            if self._for_us(candidate, match, whole) and (best is None or match.confidence > best[1].confidence):
-                best = (candidate, match)
+        for start in range(max(1, len(words) - MAX_REQUEST_WORDS), len(words) - 1):  # endings of 2 to 12 words
+            ending = " ".join(words[start:])
+            match = self.conversation.matcher.match(ending)
+            if self._for_us(ending, match, whole=False) and (best is None or match.confidence > best[1].confidence):
+                best = (ending, match)
         return best
 
     def _for_us(self, text: str, match: Match, whole: bool) -> bool:
