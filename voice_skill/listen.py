@@ -141,7 +141,7 @@ class HandsFree:
 
     def _for_us(self, text: str, match: Match, whole: bool) -> bool:
         """Is this meant for the skill? In a conversation, any match will do. From idle, with no
-        wake word, it takes more: a confident match, naming the complaint (calf, leg, cramp), with
+        wake word, it takes more: a confident match, naming the complaint (calf or cramp), with
         no word Vosk was unsure of; and only the relief request may come at the end of other talk,
         a question must be heard whole."""
         if match.intent == UNKNOWN:

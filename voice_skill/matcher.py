@@ -63,7 +63,8 @@ DOMAIN_WORDS = """
 LEG_WORDS = "calf calves leg legs shin betis kaki".split()
 # What a request must name to start the hands-free skill from idle: with no wake word, the cramp
 # request itself is the trigger, and a cause word alone ("overuse") is too easily overheard.
-TRIGGER_WORDS = "calf calves cramp cramps cramping cramped leg legs charley spasm betis kram keram kaki".split()
+# "Leg" alone is not enough: overheard talk came out as "long walks leg when i today" (soak test).
+TRIGGER_WORDS = "calf calves cramp cramps cramping cramped charley spasm betis kram keram".split()
 
 # Other body parts and other cramps: not this skill's business (unless a leg is named too).
 # "back" only with a possessive, so that "stop cramps coming back" stays in the domain.
@@ -167,7 +168,7 @@ THIS = _stemmed(["this", "these", "ini"])
 
 
 def names_the_complaint(text: str) -> bool:
-    """Does the utterance name a calf, leg or cramp (enough to wake the hands-free skill)?"""
+    """Does the utterance name a calf or a cramp (enough to wake the hands-free skill)?"""
     return bool({stem(w) for w in normalize(text)} & TRIGGERS)
 
 
