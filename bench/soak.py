@@ -28,7 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = ROOT / "tests" / "recordings"
 ANSWER_WINDOW_S = 2.0
 FOLLOW_UP_WINDOW_S = 12.0
-DEBUG = False
 
 
 def rss_mb() -> float:
@@ -88,8 +87,6 @@ def soak(minutes: float, seed: int = 7) -> dict:
         if fed >= total:
             break
     turns = [(at, line) for at, line in heard if line.startswith("heard:")]
-    if DEBUG:
-        print(request_ends, turns)
     # A request counts as answered if relief starts within ANSWER_WINDOW_S of its end; every other
     # turn that isn't one of the follow-ups ("next", "stop") after a request is a false trigger.
     answered = [end for end in request_ends

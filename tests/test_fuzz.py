@@ -16,7 +16,9 @@ _MATCHERS: dict[int, Matcher] = {}
 
 
 def _matcher(kb) -> Matcher:
-    return _MATCHERS.setdefault(id(kb), Matcher(kb)) if id(kb) not in _MATCHERS else _MATCHERS[id(kb)]
+    if id(kb) not in _MATCHERS:  # building a Matcher per example would dominate the test's time
+        _MATCHERS[id(kb)] = Matcher(kb)
+    return _MATCHERS[id(kb)]
 
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

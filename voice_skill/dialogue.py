@@ -70,7 +70,7 @@ class Dialogue:
         if self.offered_prevention and _accepts(turn.text):
             return self._remember(self._answer("prevention"), turn)
         if turn.intent == UNKNOWN or (self.hands_free and turn.intent in ("next", "repeat", "stop") and not self.active):
-            return self._unmatched(turn)
+            return self._unmatched()
         handler = self._handlers.get(turn.intent)
         reply = handler() if handler else self._start(turn.intent)
         return self._remember(reply, turn)
@@ -124,7 +124,7 @@ class Dialogue:
     def _help(self) -> Reply:
         return Reply(self.kb.lines("help", self.lang), interrupt=True)
 
-    def _unmatched(self, turn: Turn) -> Reply:
+    def _unmatched(self) -> Reply:
         if self.hands_free:
             return Reply(ignored=True)
         return Reply(self.kb.lines(UNKNOWN, self.lang), interrupt=True)
