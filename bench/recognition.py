@@ -1,6 +1,7 @@
 """Recognition on the test recordings: intent accuracy per condition, grammar vs free decoding.
 
     .venv/bin/python bench/recognition.py [--manifest tests/recordings/manifest.tsv] [--errors]
+        [--modes grammar,free] [--conditions clean,babble10]
 
 Prints, for each decoding mode, the share of recordings whose transcript reaches the right intent,
 per condition (clean, babble at 10 and 5 dB), and the real-time factor of decoding.
@@ -28,13 +29,17 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--manifest", type=Path, default=ROOT / "tests/recordings/manifest.tsv")
     parser.add_argument("--errors", action="store_true")
+    parser.add_argument("--modes", default="grammar,free", help="comma-separated: grammar, free")
+    parser.add_argument("--conditions", default="", help="comma-separated conditions to keep (default: all)")
     args = parser.parse_args()
     base = args.manifest.parent
     with open(args.manifest, encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
+    if args.conditions:
+        rows = [row for row in rows if row["condition"] in args.conditions.split(",")]
     kb = knowledge.load()
     matcher = Matcher(kb)
-    for mode in ("grammar", "free"):
+    for mode in args.modes.split(","):
         listener = FileListener.open(None, kb if mode == "grammar" else None)
         right: dict[str, list[bool]] = defaultdict(list)
         audio_s = busy_s = 0.0
