@@ -27,6 +27,7 @@ def understood(loop: HandsFree, text: str) -> str | None:
     ("the cramp [unk] passed but my leg aches", "aftercare"),  # one unsure word inside a clear request
     ("how do i prevent [unk] calf cramps", "prevention"),
     ("can pregnancy [unk] leg cramps", "cause_pregnancy"),
+    ("[unk] nerve damage cause my cramps", "cause_nerve_disorders"),  # a soft first word ("could")
     ("my calf is cramping", "cramp_relief"),
     ("the match was good and then my calf is cramping", "cramp_relief"),  # a request ending other talk
 ])
@@ -35,7 +36,6 @@ def test_a_clear_request_starts_it_from_idle(loop, text, intent):
 
 
 @pytest.mark.parametrize("text", [
-    "[unk] the cramp has passed but my leg aches",  # unsure at the start: other talk running in
     "the cramp has passed but my leg aches [unk]",  # unsure at the end: talk running on
     "the cramp [unk] passed [unk] my leg aches",  # two unsure words
     "calf [unk] cramp",  # too few sure words around the unsure one
