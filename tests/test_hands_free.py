@@ -29,6 +29,8 @@ def understood(loop: HandsFree, text: str) -> str | None:
     ("can pregnancy [unk] leg cramps", "cause_pregnancy"),
     ("[unk] nerve damage cause my cramps", "cause_nerve_disorders"),  # a soft first word ("could")
     ("my calf is cramping", "cramp_relief"),
+    ("my calf just cramped up", "cramp_relief"),  # like no example, but the complaint stated outright
+    ("my calf muscle [unk] seize up", "cramp_relief"),
     ("the match was good and then my calf is cramping", "cramp_relief"),  # a request ending other talk
 ])
 def test_a_clear_request_starts_it_from_idle(loop, text, intent):
@@ -40,6 +42,7 @@ def test_a_clear_request_starts_it_from_idle(loop, text, intent):
     "the cramp [unk] passed [unk] my leg aches",  # two unsure words
     "calf [unk] cramp",  # too few sure words around the unsure one
     "is it because i don't drink enough water",  # names no calf and no cramp
+    "the calf after the show was fine",  # a calf, but no cramp
 ])
 def test_doubtful_or_off_topic_talk_is_ignored_from_idle(loop, text):
     assert understood(loop, text) is None

@@ -66,6 +66,10 @@ LEG_WORDS = "calf calves leg legs shin betis kaki".split()
 # "Leg" alone is not enough: overheard talk came out as "long walks leg when i today" (soak test).
 TRIGGER_WORDS = "calf calves cramp cramps cramping cramped charley spasm betis kram keram".split()
 
+# A leg word and one of these, said together, state the complaint outright ("my calf just seized
+# up"), however unlike any example the rest of the sentence is.
+CRAMP_WORDS = "cramp charley spasm seize seized knot knotted kram keram kejang".split()
+
 # Other body parts and other cramps: not this skill's business (unless a leg is named too).
 # "back" only with a possessive, so that "stop cramps coming back" stays in the domain.
 OTHER_BODY_PARTS = """
@@ -165,11 +169,18 @@ EVERYDAY = _stemmed(EVERYDAY_WORDS)
 TRIGGERS = _stemmed(TRIGGER_WORDS)
 # "Why does this happen?": said to a calf-cramp skill, "this" is the cramp.
 THIS = _stemmed(["this", "these", "ini"])
+CRAMPS = _stemmed(CRAMP_WORDS)
 
 
 def names_the_complaint(text: str) -> bool:
     """Does the utterance name a calf or a cramp (enough to wake the hands-free skill)?"""
     return bool({stem(w) for w in normalize(text)} & TRIGGERS)
+
+
+def states_a_cramp(text: str) -> bool:
+    """Does the utterance name the leg or calf and a cramp together ("my calf just cramped up")?"""
+    stems = {stem(w) for w in normalize(text)}
+    return bool(stems & LEGS and stems & CRAMPS)
 
 
 def is_cause(intent: str) -> bool:
