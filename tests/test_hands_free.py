@@ -28,6 +28,7 @@ def understood(loop: HandsFree, text: str) -> str | None:
     ("how do i prevent [unk] calf cramps", "prevention"),
     ("can pregnancy [unk] leg cramps", "cause_pregnancy"),
     ("[unk] nerve damage cause my cramps", "cause_nerve_disorders"),  # a soft first word ("could")
+    ("do i need to get my leg checked by a doctor", "see_doctor"),  # a question may name just the leg
     ("my calf is cramping", "cramp_relief"),
     ("my calf just cramped up", "cramp_relief"),  # like no example, but the complaint stated outright
     ("my calf muscle [unk] seize up", "cramp_relief"),
@@ -43,6 +44,7 @@ def test_a_clear_request_starts_it_from_idle(loop, text, intent):
     "calf [unk] cramp",  # too few sure words around the unsure one
     "is it because i don't drink enough water",  # names no calf and no cramp
     "the calf after the show was fine",  # a calf, but no cramp
+    "we went out [unk] and then my leg hurt",  # just the leg, and like no request
 ])
 def test_doubtful_or_off_topic_talk_is_ignored_from_idle(loop, text):
     assert understood(loop, text) is None

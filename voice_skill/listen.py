@@ -31,7 +31,7 @@ from voice_skill.audio_in import CHUNK_MS, Microphone, file_chunks
 from voice_skill.conversation import Conversation, Exchange
 from voice_skill.errors import SkillError
 from voice_skill.dialogue import RELIEF
-from voice_skill.matcher import UNKNOWN, Match, names_the_complaint, states_a_cramp
+from voice_skill.matcher import UNKNOWN, Match, names_the_complaint, names_the_leg, states_a_cramp
 from voice_skill.recognizer import UNK, Recognizer, find_model, grammar_phrases, load_model
 
 ENDPOINT_QUIET_S = 0.15  # quiet after speech before we end the utterance ourselves
@@ -146,9 +146,11 @@ class HandsFree:
 
     def _for_us(self, text: str, match: Match, whole: bool) -> bool:
         """Is this meant for the skill? In a conversation, any match will do. From idle, with no
-        wake word, it takes more: a confident match, naming the complaint (calf or cramp), with
-        hardly a word Vosk was unsure of (see _mostly_sure; none in the ending of a longer utterance);
-        and only the relief request may come at the end of other talk, a question must be heard whole."""
+        wake word, it takes more: a confident match, naming the complaint (calf or cramp; a question
+        heard whole may name just the leg), with hardly a word Vosk was unsure of (see _mostly_sure;
+        none in the ending of a longer utterance); and only the relief request may come at the end of
+        other talk, a question must be heard whole. The relief request may also be any whole
+        utterance stating the complaint outright, calf or leg and cramp together."""
         if match.intent == UNKNOWN:
             return False
         if self.conversation.dialogue.active:
@@ -156,7 +158,7 @@ class HandsFree:
         if match.intent == "help":  # "help" alone may start it, but only when heard beyond doubt
             return match.confidence >= HELP_CONFIDENCE
         unsure_ok = _mostly_sure(text) if whole else UNK not in text.split()
-        if not (unsure_ok and names_the_complaint(text)):
+        if not (unsure_ok and (names_the_complaint(text) or whole and names_the_leg(text))):
             return False
         if match.intent == RELIEF:  # a plain statement of the complaint, heard whole, will do too
             return match.confidence >= START_CONFIDENCE or (whole and states_a_cramp(text))

@@ -172,14 +172,22 @@ THIS = _stemmed(["this", "these", "ini"])
 CRAMPS = _stemmed(CRAMP_WORDS)
 
 
+def _stems_of(text: str) -> set[str]:
+    return {stem(w) for w in normalize(text)}
+
+
 def names_the_complaint(text: str) -> bool:
     """Does the utterance name a calf or a cramp (enough to wake the hands-free skill)?"""
-    return bool({stem(w) for w in normalize(text)} & TRIGGERS)
+    return bool(_stems_of(text) & TRIGGERS)
+
+
+def names_the_leg(text: str) -> bool:
+    return bool(_stems_of(text) & LEGS)
 
 
 def states_a_cramp(text: str) -> bool:
     """Does the utterance name the leg or calf and a cramp together ("my calf just cramped up")?"""
-    stems = {stem(w) for w in normalize(text)}
+    stems = _stems_of(text)
     return bool(stems & LEGS and stems & CRAMPS)
 
 
