@@ -31,7 +31,7 @@ from voice_skill.audio_in import CHUNK_MS, Microphone, file_chunks
 from voice_skill.conversation import Conversation, Exchange
 from voice_skill.errors import SkillError
 from voice_skill.dialogue import RELIEF
-from voice_skill.matcher import UNKNOWN, Match, names_the_complaint, names_the_leg, states_a_cramp
+from voice_skill.matcher import UNKNOWN, Match, mentions
 from voice_skill.recognizer import UNK, Recognizer, find_model, grammar_phrases, load_model
 
 ENDPOINT_QUIET_S = 0.15  # quiet after speech before we end the utterance ourselves
@@ -158,10 +158,11 @@ class HandsFree:
         if match.intent == "help":  # "help" alone may start it, but only when heard beyond doubt
             return match.confidence >= HELP_CONFIDENCE
         unsure_ok = _mostly_sure(text) if whole else UNK not in text.split()
-        if not (unsure_ok and (names_the_complaint(text) or whole and names_the_leg(text))):
+        named = mentions(text)
+        if not (unsure_ok and (named.complaint or whole and named.leg)):
             return False
         if match.intent == RELIEF:  # a plain statement of the complaint, heard whole, will do too
-            return match.confidence >= START_CONFIDENCE or (whole and states_a_cramp(text))
+            return match.confidence >= START_CONFIDENCE or (whole and named.leg and named.cramp)
         return whole and match.confidence >= QUESTION_CONFIDENCE
 
     def _respond(self, heard: str) -> Exchange | None:

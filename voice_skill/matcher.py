@@ -172,23 +172,18 @@ THIS = _stemmed(["this", "these", "ini"])
 CRAMPS = _stemmed(CRAMP_WORDS)
 
 
-def _stems_of(text: str) -> set[str]:
-    return {stem(w) for w in normalize(text)}
+@dataclass(frozen=True)
+class Mentions:
+    """What an utterance names, as the hands-free loop's start rule needs it."""
+
+    complaint: bool  # a calf or a cramp: enough to wake the skill
+    leg: bool  # the calf or the leg
+    cramp: bool  # a cramp, spasm, knot or seizing up
 
 
-def names_the_complaint(text: str) -> bool:
-    """Does the utterance name a calf or a cramp (enough to wake the hands-free skill)?"""
-    return bool(_stems_of(text) & TRIGGERS)
-
-
-def names_the_leg(text: str) -> bool:
-    return bool(_stems_of(text) & LEGS)
-
-
-def states_a_cramp(text: str) -> bool:
-    """Does the utterance name the leg or calf and a cramp together ("my calf just cramped up")?"""
-    stems = _stems_of(text)
-    return bool(stems & LEGS and stems & CRAMPS)
+def mentions(text: str) -> Mentions:
+    stems = {stem(w) for w in normalize(text)}
+    return Mentions(complaint=bool(stems & TRIGGERS), leg=bool(stems & LEGS), cramp=bool(stems & CRAMPS))
 
 
 def is_cause(intent: str) -> bool:
