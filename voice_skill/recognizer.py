@@ -8,6 +8,8 @@ model's full vocabulary, and out-of-domain speech comes out as `[unk]` and lands
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import json
 import os
 from collections.abc import Iterable
@@ -29,6 +31,11 @@ UNK = "[unk]"
 # [unk]; and [unk] gets extra weight in the grammar, so that foreign words fall to it more readily.
 MIN_WORD_CONFIDENCE = 0.5
 UNK_WEIGHT = 5
+# Kaldi dithers every audio frame with Gaussian noise drawn from the C library's process-wide rand(),
+# so without a fixed seed the same audio decodes differently depending on how much audio the process
+# decoded before (word confidences moved by up to 0.1, enough to change transcripts: the test suite's
+# soak failed one run in three for that reason alone). Each stream starts from this seed.
+DITHER_SEED = 1
 
 # Words people wrap around a request ("can you tell me ..."); in the grammar so that a held-out
 # phrasing is decoded as what was said rather than forced onto the nearest example.
@@ -123,6 +130,7 @@ class Recognizer:
         args = (model, SAMPLE_RATE) if grammar is None else (model, SAMPLE_RATE, json.dumps(grammar))
         self._decoder = vosk.KaldiRecognizer(*args)
         self._decoder.SetWords(True)  # per-word confidences, for _final_text
+        seed_dither()
 
     def accept(self, chunk: bytes) -> Heard:
         """Feed audio; returns the text so far (partial) or a finished utterance (final)."""
@@ -136,12 +144,24 @@ class Recognizer:
 
     def reset(self) -> None:
         self._decoder.Reset()
+        seed_dither()
 
     def transcribe(self, chunks: Iterable[bytes]) -> str:
-        """Every utterance in a stream, joined: what a recording says."""
+        """Every utterance in a stream, joined: what a recording says (the same, whatever came before)."""
+        self.reset()
         utterances = [heard.text for chunk in chunks if (heard := self.accept(chunk)).final]
         utterances.append(self.finish())
         return " ".join(u for u in utterances if u)
+
+
+def seed_dither() -> None:
+    """Make the decoding of what follows reproducible (see DITHER_SEED)."""
+    _libc().srand(DITHER_SEED)
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None)  # the process's own C library: the one Kaldi's rand() draws from
 
 
 def _final_text(result_json: str) -> str:
