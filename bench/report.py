@@ -107,7 +107,7 @@ def goals_table(systems: dict, default: str) -> list[str]:
 MISS_KINDS = {
     "silent": "heard right but stayed silent (from idle it wants the calf or a cramp named, at most one unsure "
               "`[unk]` word and not the last, the relief request at confidence >= 0.75 or stated outright, a "
-              "question heard whole at >= 0.9: `HandsFree._for_us`)",
+              "question heard whole at >= 0.9: `for_us.is_for_us`)",
     "other": "heard right but answered another intent (the matcher gets the last utterance right, but the loop "
              "answered an earlier utterance, or an ending of it)",
     "misheard": "misheard: what it heard does not match the right intent",

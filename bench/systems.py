@@ -24,8 +24,10 @@ from typing import Protocol
 from voice_skill import knowledge
 from voice_skill.audio_in import SAMPLE_RATE
 from voice_skill.conversation import Conversation
+from voice_skill.endpoint import QuietDetector
+from voice_skill.for_us import START_CONFIDENCE
 from voice_skill.knowledge import KnowledgeBase
-from voice_skill.listen import START_CONFIDENCE, HandsFree, PrintOnly, QuietDetector
+from voice_skill.listen import HandsFree, PrintOnly
 from voice_skill.matcher import UNKNOWN, Match, Matcher
 from voice_skill.recognizer import Heard, Recognizer, find_model, grammar_phrases, load_model
 

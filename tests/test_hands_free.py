@@ -1,25 +1,31 @@
-"""The hands-free loop's rule for what, heard from idle, is meant for it (text in, no audio).
+"""The hands-free loop's rules for what is meant for it, and its end-of-speech detector (no audio).
 
-These are words as the recogniser gives them, `[unk]` for a word it was unsure of. The recogniser
-itself is not used by this rule, so none is built here; test_listen_room covers the loop with audio.
+The rules take words as the recogniser gives them, `[unk]` for a word it was unsure of. The
+recogniser itself is not used by them, so none is built here; test_listen_room covers the loop with
+real audio in a virtual room.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import pytest
 
-from voice_skill.conversation import Conversation
-from voice_skill.listen import HandsFree, PrintOnly
+from voice_skill.audio_in import SAMPLE_RATE
+from voice_skill.endpoint import ENDPOINT_QUIET_S, QuietDetector
+from voice_skill.for_us import (HELP_CONFIDENCE, MAX_REQUEST_WORDS, QUESTION_CONFIDENCE, START_CONFIDENCE,
+                                endings, is_for_us, mostly_sure, understand)
+from voice_skill.matcher import Match, Matcher, Mentions
 
 
-@pytest.fixture
-def loop(kb) -> HandsFree:
-    return HandsFree(recognizer=None, conversation=Conversation(kb, hands_free=True), speaker=PrintOnly(),
-                     emit=lambda _: None, clock=lambda: 0.0)
+@pytest.fixture(scope="module")
+def matcher(kb) -> Matcher:
+    return Matcher(kb)
 
 
-def understood(loop: HandsFree, text: str) -> str | None:
-    found = loop._understand(text)
+def understood(matcher: Matcher, text: str, active: bool = False) -> str | None:
+    found = understand(text, matcher, active)
     return found[1].intent if found else None
 
 
@@ -34,8 +40,8 @@ def understood(loop: HandsFree, text: str) -> str | None:
     ("my calf muscle [unk] seize up", "cramp_relief"),
     ("the match was good and then my calf is cramping", "cramp_relief"),  # a request ending other talk
 ])
-def test_a_clear_request_starts_it_from_idle(loop, text, intent):
-    assert understood(loop, text) == intent
+def test_a_clear_request_starts_it_from_idle(matcher, text, intent):
+    assert understood(matcher, text) == intent
 
 
 @pytest.mark.parametrize("text", [
@@ -46,10 +52,140 @@ def test_a_clear_request_starts_it_from_idle(loop, text, intent):
     "the calf after the show was fine",  # a calf, but no cramp
     "we went out [unk] and then my leg hurt",  # just the leg, and like no request
 ])
-def test_doubtful_or_off_topic_talk_is_ignored_from_idle(loop, text):
-    assert understood(loop, text) is None
+def test_doubtful_or_off_topic_talk_is_ignored_from_idle(matcher, text):
+    assert understood(matcher, text) is None
 
 
-def test_mid_conversation_an_unsure_word_does_not_hide_a_command(loop):
-    loop.conversation.hear("my calf is cramping", at=0.0)
-    assert understood(loop, "[unk] next") == "next"
+def test_mid_conversation_an_unsure_word_does_not_hide_a_command(matcher):
+    assert understood(matcher, "[unk] next") is None
+    assert understood(matcher, "[unk] next", active=True) == "next"
+
+
+def test_when_only_the_end_of_an_utterance_is_for_us_that_end_is_answered(matcher):
+    text, match = understand("[unk] the game [unk] was fun and my calf is cramping", matcher, False)
+    assert text.endswith("my calf is cramping") and "[unk]" not in text and match.intent == "cramp_relief"
+
+
+# --- the rule itself, with a stand-in matcher whose verdicts the test sets ------------------------
+
+
+@dataclass
+class Verdicts:
+    """A matcher stand-in: every text names what `named` says; `threshold` as the real one's."""
+
+    named: Mentions
+    threshold: float = 0.65
+
+    def match(self, text: str) -> Match:
+        raise AssertionError("is_for_us is given the match; it must not match again")
+
+    def mentions(self, text: str) -> Mentions:
+        return self.named
+
+
+CALF = Mentions(complaint=True, leg=True, cramp=False)
+LEG_AND_CRAMP = Mentions(complaint=True, leg=True, cramp=True)
+JUST_LEG = Mentions(complaint=False, leg=True, cramp=False)
+NOTHING = Mentions(complaint=False, leg=False, cramp=False)
+BELOW, ABOVE = -0.01, 0.0
+
+
+@pytest.mark.parametrize("intent, confidence, named, whole, expected", [
+    ("cramp_relief", START_CONFIDENCE + ABOVE, CALF, False, True),  # the relief request, even as an ending
+    ("cramp_relief", START_CONFIDENCE + BELOW, CALF, True, False),  # too weak
+    ("cramp_relief", 0.5, LEG_AND_CRAMP, True, True),  # weak, but the complaint stated outright, whole
+    ("cramp_relief", 0.5, LEG_AND_CRAMP, False, False),  # ... not at the end of other talk
+    ("cramp_relief", 0.99, NOTHING, True, False),  # names no calf and no cramp
+    ("prevention", QUESTION_CONFIDENCE + ABOVE, CALF, True, True),
+    ("prevention", QUESTION_CONFIDENCE + BELOW, CALF, True, False),
+    ("prevention", 0.99, CALF, False, False),  # a question must be heard whole
+    ("see_doctor", 0.99, JUST_LEG, True, True),  # a question heard whole may name just the leg
+    ("cramp_relief", 0.99, JUST_LEG, True, True),
+    ("cramp_relief", 0.99, JUST_LEG, False, False),
+    ("help", HELP_CONFIDENCE + ABOVE, NOTHING, True, True),  # "help" alone, heard beyond doubt
+    ("help", HELP_CONFIDENCE + BELOW, NOTHING, True, False),
+    ("next", 1.0, NOTHING, True, False),  # the controls are for a conversation under way
+    ("unknown", 1.0, CALF, True, False),
+])
+def test_from_idle_it_takes_a_clear_request_about_the_complaint(intent, confidence, named, whole, expected):
+    verdict = is_for_us("my calf", Match(intent, confidence), Verdicts(named), active=False, whole=whole)
+    assert verdict is expected
+
+
+@pytest.mark.parametrize("intent, confidence, expected", [
+    ("next", 0.65, True), ("stop", 0.64, False), ("prevention", 0.7, True), ("unknown", 1.0, False),
+])
+def test_in_a_conversation_any_match_above_the_threshold_will_do(intent, confidence, expected):
+    verdict = is_for_us("[unk] [unk] next [unk]", Match(intent, confidence), Verdicts(NOTHING), active=True, whole=False)
+    assert verdict is expected
+
+
+def test_an_ending_with_an_unsure_word_is_not_for_us_from_idle():
+    assert not is_for_us("[unk] calf is cramping", Match("cramp_relief", 0.9), Verdicts(CALF), active=False, whole=False)
+    assert is_for_us("[unk] calf is cramping", Match("cramp_relief", 0.9), Verdicts(CALF), active=False, whole=True)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("my calf is cramping", True),
+    ("[unk] my calf hurts", True),  # a soft first word
+    ("my calf [unk] hurts", True),
+    ("my calf hurts [unk]", False),  # the last word: talk running on
+    ("[unk] calf [unk] hurts now", False),  # two
+    ("[unk] calf cramp", False),  # only two sure words
+    ("", True),
+])
+def test_mostly_sure(text, expected):
+    assert mostly_sure(text) is expected
+
+
+def test_endings_run_from_the_longest_request_to_two_words():
+    words = [f"w{i}" for i in range(20)]
+    found = endings(" ".join(words))
+    assert found[0] == " ".join(words[-MAX_REQUEST_WORDS:])
+    assert found[-1] == "w18 w19"
+    assert len(found) == MAX_REQUEST_WORDS - 1
+    assert endings("my calf is cramping") == ["calf is cramping", "is cramping"]  # never the whole
+    assert endings("cramp") == []
+
+
+# --- end of speech --------------------------------------------------------------------------------
+
+CHUNK = SAMPLE_RATE // 10  # 100 ms, as the microphone delivers it
+
+
+def tone(level: float) -> bytes:
+    t = np.arange(CHUNK) / SAMPLE_RATE
+    return (np.sin(2 * np.pi * 220 * t) * level * np.sqrt(2) * 32767).astype("<i2").tobytes()
+
+
+def test_speech_ends_after_a_short_quiet_and_not_before():
+    detector = QuietDetector()
+    for _ in range(5):
+        detector.update(tone(0.1))
+    assert not detector.speech_ended
+    detector.update(tone(0.0))
+    assert not detector.speech_ended  # 100 ms of quiet is a pause between words
+    for _ in range(int(np.ceil(ENDPOINT_QUIET_S / 0.1))):
+        detector.update(tone(0.0))
+    assert detector.speech_ended
+    detector.reset()
+    assert not detector.speech_ended
+
+
+def test_quiet_alone_is_no_end_of_speech():
+    detector = QuietDetector()
+    for _ in range(30):
+        detector.update(tone(0.001))
+    assert not detector.speech_ended
+
+
+def test_what_counts_as_speech_depends_on_the_room():
+    quiet_room, noisy_room = QuietDetector(), QuietDetector()
+    for _ in range(100):  # ten seconds of a steady hum: the estimate settles on the room's noise
+        noisy_room.update(tone(0.01))
+    assert not noisy_room.heard_speech  # the hum itself is not speech
+    quiet_room.update(tone(0.025))
+    noisy_room.update(tone(0.025))
+    assert quiet_room.heard_speech and not noisy_room.heard_speech  # a murmur stands out only in quiet
+    noisy_room.update(tone(0.2))
+    assert noisy_room.heard_speech

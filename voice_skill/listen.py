@@ -2,14 +2,14 @@
 
 Three things make it usable mid-cramp:
 - Speed. Vosk waits for half a second of silence before it calls an utterance done; the loop
-  doesn't. It watches the signal level, and once the speaker has been quiet for ENDPOINT_QUIET_S
-  and the words so far already match an intent confidently, it ends the utterance itself and
-  answers. Every line was rendered before anyone asked, so the first sound follows at once.
+  doesn't. Once voice_skill.endpoint says the speaker has stopped and the words so far are already
+  meant for the skill, it ends the utterance itself and answers. Every line was rendered before
+  anyone asked, so the first sound follows at once.
 - Never hearing itself. A home device's microphone hears its own speaker, and the skill's lines
   contain "next" and "stop". While it speaks, and for a short echo tail after, the microphone's
   audio is dropped and the decoder is reset, so its own voice can never trigger it.
-- Rare false triggers. With no wake word it overhears the whole room, so from idle only a
-  confident match starts it, and speech that isn't for it is ignored without a word.
+- Rare false triggers. With no wake word it overhears the whole room, so from idle only a clear
+  request starts it (the rules are in voice_skill.for_us), and other speech is ignored without a word.
 """
 
 from __future__ import annotations
@@ -24,60 +24,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
-
 from voice_skill import knowledge
 from voice_skill.audio_in import CHUNK_MS, Microphone, file_chunks
 from voice_skill.conversation import Conversation, Exchange
+from voice_skill.endpoint import QuietDetector
 from voice_skill.errors import SkillError
-from voice_skill.dialogue import RELIEF
-from voice_skill.matcher import UNKNOWN, Match, mentions
-from voice_skill.recognizer import UNK, Recognizer, find_model, grammar_phrases, load_model
+from voice_skill.for_us import understand
+from voice_skill.matcher import Match
+from voice_skill.recognizer import Recognizer, find_model, grammar_phrases, load_model
 
-ENDPOINT_QUIET_S = 0.15  # quiet after speech before we end the utterance ourselves
 ECHO_TAIL_S = 0.35  # after our own last sound, the room (and loopback) may still carry it
-START_CONFIDENCE = 0.75  # from idle, a weaker match is more likely overheard talk than a request
-HELP_CONFIDENCE = 0.95
-QUESTION_CONFIDENCE = 0.9  # a question from idle (not the relief request) must be this clear
-# From idle, one word Vosk was unsure of may pass among at least MIN_SURE_WORDS sure ones: in noise a
-# real request often has one ("the cramp [unk] passed but my leg aches"); overheard talk forced onto
-# the grammar has more. On the benchmark this gained 3 to 10 points a condition, no more false accepts.
-MAX_UNSURE_WORDS = 1
-MIN_SURE_WORDS = 3
-MAX_REQUEST_WORDS = 12  # the longest request worth looking for at the end of an utterance
-LEVEL_FLOOR = 0.004  # RMS below which a chunk counts as quiet, whatever the noise estimate says
 DEMO_RECORDING = Path(__file__).resolve().parent / "data" / "demo-my-calf-is-cramping.wav"
 MIC_RETRY_S = 2.0
 SHUTDOWN_GRACE_S = 3.0
-
-
-class QuietDetector:
-    """Tells when someone has stopped talking, from the signal level against the room's noise."""
-
-    def __init__(self) -> None:
-        self.noise = LEVEL_FLOOR
-        self.quiet_s = 0.0
-        self.heard_speech = False
-
-    def update(self, chunk: bytes) -> None:
-        samples = np.frombuffer(chunk, dtype="<i2").astype(np.float32) / 32768
-        if samples.size == 0:
-            return
-        level = float(np.sqrt(np.mean(samples * samples)))
-        # The noise estimate falls fast and rises slowly, so it tracks the room, not the voice.
-        self.noise = min(level, self.noise * 1.02) if level < self.noise * 3 else self.noise * 1.002
-        loud = level > max(LEVEL_FLOOR, self.noise * 3)
-        if loud:
-            self.heard_speech, self.quiet_s = True, 0.0
-        else:
-            self.quiet_s += samples.size / 16_000
-
-    @property
-    def speech_ended(self) -> bool:
-        return self.heard_speech and self.quiet_s >= ENDPOINT_QUIET_S
-
-    def reset(self) -> None:
-        self.quiet_s, self.heard_speech = 0.0, False
 
 
 class SpeakerLike(Protocol):
@@ -128,42 +87,7 @@ class HandsFree:
         return None
 
     def _understand(self, text: str) -> tuple[str, Match] | None:
-        """The part of an utterance meant for the skill, and its match; None if none of it is.
-
-        Listening without pause, an utterance often starts with the tail of other talk in the
-        room ("... the game was good my calf is cramping"), so its endings are tried too."""
-        whole = self.conversation.matcher.match(text)
-        if self._for_us(text, whole, whole=True):
-            return text, whole  # the whole utterance is for us: its endings can only say less
-        words = text.split()
-        best: tuple[str, Match] | None = None
-        for start in range(max(1, len(words) - MAX_REQUEST_WORDS), len(words) - 1):  # endings of 2 to 12 words
-            ending = " ".join(words[start:])
-            match = self.conversation.matcher.match(ending)
-            if self._for_us(ending, match, whole=False) and (best is None or match.confidence > best[1].confidence):
-                best = (ending, match)
-        return best
-
-    def _for_us(self, text: str, match: Match, whole: bool) -> bool:
-        """Is this meant for the skill? In a conversation, any match will do. From idle, with no
-        wake word, it takes more: a confident match, naming the complaint (calf or cramp; a question
-        heard whole may name just the leg), with hardly a word Vosk was unsure of (see _mostly_sure;
-        none in the ending of a longer utterance); and only the relief request may come at the end of
-        other talk, a question must be heard whole. The relief request may also be any whole
-        utterance stating the complaint outright, calf or leg and cramp together."""
-        if match.intent == UNKNOWN:
-            return False
-        if self.conversation.dialogue.active:
-            return match.confidence >= self.conversation.matcher.threshold
-        if match.intent == "help":  # "help" alone may start it, but only when heard beyond doubt
-            return match.confidence >= HELP_CONFIDENCE
-        unsure_ok = _mostly_sure(text) if whole else UNK not in text.split()
-        named = mentions(text)
-        if not (unsure_ok and (named.complaint or whole and named.leg)):
-            return False
-        if match.intent == RELIEF:  # a plain statement of the complaint, heard whole, will do too
-            return match.confidence >= START_CONFIDENCE or (whole and named.leg and named.cramp)
-        return whole and match.confidence >= QUESTION_CONFIDENCE
+        return understand(text, self.conversation.matcher, self.conversation.dialogue.active)
 
     def _respond(self, heard: str) -> Exchange | None:
         understood = self._understand(heard)
@@ -200,18 +124,6 @@ class HandsFree:
                 print(f"voice-skill: error in this turn, still listening ({type(error).__name__}: {error})",
                       file=sys.stderr, flush=True)
                 self._restart()
-
-
-def _mostly_sure(text: str) -> bool:
-    """At most MAX_UNSURE_WORDS words Vosk was unsure of ([unk]), among at least MIN_SURE_WORDS, and
-    not the last word. The first is often a softly spoken "could" or "do"; an unsure word at the end
-    more often means talk running on after the words that matched (the soak test caught one)."""
-    words = text.split()
-    unsure = words.count(UNK)
-    if unsure == 0:
-        return True
-    return (unsure <= MAX_UNSURE_WORDS and len(words) - unsure >= MIN_SURE_WORDS
-            and words[-1] != UNK)
 
 
 # --- the command -----------------------------------------------------------------------------------

@@ -270,6 +270,10 @@ class Matcher:
         self.why_terms = frozenset(keywords[CAUSES])
         self.longest_phrase = max(len(k.split()) for k in [*ELSEWHERE, *self.phrase_keywords])
 
+    def mentions(self, text: str) -> Mentions:
+        """What the utterance names (the calf, the leg, a cramp), for the hands-free start rule."""
+        return mentions(text)
+
     def match(self, text: str) -> Match:
         words = normalize(text)
         if not words:
