@@ -68,6 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recognition(listen)
 
     commands.add_parser("voices", help="list the text-to-speech voices")
+
+    serve = commands.add_parser("serve", help="answer Home Assistant as a Wyoming conversation service")
+    serve.add_argument("--uri", default="tcp://0.0.0.0:10510",
+                       help="where to listen: tcp://HOST:PORT or unix://PATH (default tcp://0.0.0.0:10510)")
+    serve.add_argument("--lang", choices=knowledge.LANGUAGES, default="en",
+                       help="language when a request names none (default en)")
+    serve.add_argument("--responses", type=Path, help="knowledge base directory (default: the bundled one)")
+    serve.add_argument("--zeroconf", action="store_true", help="announce the service on the local network (mDNS)")
+    serve.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                       help="log one line per request")
     return parser
 
 
@@ -186,8 +196,15 @@ def cmd_listen(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from voice_skill import server
+
+    return server.run(knowledge.load(args.responses), args.uri, args.lang, args.zeroconf, args.verbose)
+
+
 COMMANDS = {"ask": cmd_ask, "kb": cmd_kb, "model": cmd_model, "transcribe": cmd_transcribe,
-            "answer": cmd_answer, "devices": cmd_devices, "voices": cmd_voices, "listen": cmd_listen}
+            "answer": cmd_answer, "devices": cmd_devices, "voices": cmd_voices, "listen": cmd_listen,
+            "serve": cmd_serve}
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ class Reply:
     interrupt: bool = False  # cut off anything still being spoken before saying `lines`
     notice: str = ""  # printed only: e.g. the acknowledgement of "stop", which stays silent
     ignored: bool = False  # hands-free: the speech was not for the skill
+    unmatched: bool = False  # the request was not for the skill (answered with the polite fallback)
 
     @property
     def text(self) -> str:
@@ -58,13 +59,17 @@ class Dialogue:
         self._handlers = {"next": self._next, "repeat": self._repeat, "stop": self._stop, "help": self._help}
 
     @property
+    def walking(self) -> bool:
+        """The relief steps (or the offer that follows them) are under way."""
+        return self.step is not None or self.offered_prevention
+
+    @property
     def active(self) -> bool:
         """A conversation is under way: controls like "next" are meant for the skill."""
-        return self.step is not None or self.offered_prevention or bool(self.last_lines)
+        return self.walking or bool(self.last_lines)
 
     def handle(self, turn: Turn) -> Reply:
-        walking_steps = self.step is not None or self.offered_prevention
-        limit = self.timeout_s if walking_steps else self.follow_up_s
+        limit = self.timeout_s if self.walking else self.follow_up_s
         if self.last_turn_at is not None and turn.at - self.last_turn_at > limit:
             self.reset()
         if self.offered_prevention and _accepts(turn.text):
@@ -127,7 +132,7 @@ class Dialogue:
     def _unmatched(self) -> Reply:
         if self.hands_free:
             return Reply(ignored=True)
-        return Reply(self.kb.lines(UNKNOWN, self.lang), interrupt=True)
+        return Reply(self.kb.lines(UNKNOWN, self.lang), interrupt=True, unmatched=True)
 
     # --- helpers -------------------------------------------------------------------------------
 

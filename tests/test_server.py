@@ -1,0 +1,265 @@
+"""`voice-skill serve` as Home Assistant meets it: a real server process on a loopback port, driven
+with the `wyoming` package's own AsyncTcpClient, a new connection per turn as Home Assistant opens.
+Zeroconf is never started here: it sends multicast, and tests stay on the loopback address."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from wyoming.asr import Transcript
+from wyoming.client import AsyncTcpClient
+from wyoming.event import Event, async_read_event
+from wyoming.info import Describe, Info
+
+from conftest import ROOT
+
+HOST = "127.0.0.1"
+STARTUP_S = 60.0
+TURN_S = 20.0  # generous: the machine is shared; a hung server fails the test, a slow one does not
+
+
+class Served:
+    def __init__(self, tmp: Path, *options: str) -> None:
+        with socket.socket() as probe:
+            probe.bind((HOST, 0))
+            self.port = probe.getsockname()[1]
+        self.log_path = tmp / f"serve-{self.port}.log"
+        self.log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "voice_skill", "serve", "--uri", f"tcp://{HOST}:{self.port}", *options],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        ready = self.process.stdout.readline()  # the port opens only once everything is loaded
+        assert ready.startswith("Serving on"), (ready, self.log_path.read_text())
+
+    def stop(self, signum: int = signal.SIGTERM) -> tuple[int, str]:
+        self.process.send_signal(signum)
+        code = self.process.wait(timeout=30)
+        self.log.close()
+        return code, self.process.stdout.read()
+
+    def rss_kib(self) -> int:
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    served = Served(tmp_path_factory.mktemp("serve"))
+    yield served
+    if served.process.poll() is None:
+        served.stop()
+
+
+async def _turn(port: int, text: str, conversation: str | None = None, language: str | None = None) -> Event:
+    context = {"conversation_id": conversation} if conversation else None
+    async with AsyncTcpClient(HOST, port, connect_timeout=TURN_S, read_timeout=TURN_S) as client:
+        await client.write_event(Transcript(text, context=context, language=language).event())
+        event = await client.read_event()
+        assert event is not None, "the server hung up without answering"
+        return event
+
+
+def turn(server: Served, text: str, conversation: str | None = None, language: str | None = None) -> Event:
+    return asyncio.run(_turn(server.port, text, conversation, language))
+
+
+def describe(server: Served) -> Info:
+    async def ask() -> Info:
+        async with AsyncTcpClient(HOST, server.port, connect_timeout=TURN_S, read_timeout=TURN_S) as client:
+            await client.write_event(Describe().event())
+            return Info.from_event(await client.read_event())
+    return asyncio.run(ask())
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def test_describe_offers_a_handle_service_in_english_and_indonesian(server):
+    info = describe(server)
+    assert len(info.handle) == 1 and info.handle[0].installed
+    program = info.handle[0]
+    assert "Alodokter" in program.attribution.name and "Kram Betis" in program.attribution.name
+    assert [model.languages for model in program.models] == [["en", "id"]]
+
+
+def test_relief_then_next_across_connections(server, kb):
+    conversation = new_id()
+    first = turn(server, "my calf is cramping", conversation)
+    assert first.type == "handled" and first.data["text"].startswith(kb.lines("cramp_relief", "en")[0])
+    assert first.data["context"]["continue_conversation"] is True
+    second = turn(server, "next", conversation)
+    assert second.type == "handled" and second.data["text"] == kb.lines("cramp_relief", "en")[1]
+
+
+def test_next_in_a_fresh_conversation_does_not_continue_another(server, kb):
+    busy = new_id()
+    turn(server, "my calf is cramping", busy)
+    turn(server, "next", busy)
+    fresh = turn(server, "next", new_id())
+    assert fresh.data["text"] == " ".join(kb.lines("next", "en"))
+    no_id = turn(server, "next")
+    assert no_id.data["text"] == " ".join(kb.lines("next", "en"))
+    assert turn(server, "next", busy).data["text"] == kb.lines("cramp_relief", "en")[2]  # still on course
+
+
+def test_indonesian_from_the_transcript(server, kb):
+    conversation = new_id()
+    reply = turn(server, "betis saya kram", conversation, language="id-ID")
+    assert reply.type == "handled" and reply.data["text"].startswith(kb.lines("cramp_relief", "id")[0])
+    assert turn(server, "lanjut", conversation, language="id").data["text"] == kb.lines("cramp_relief", "id")[1]
+
+
+def test_out_of_domain_is_not_handled(server, kb):
+    reply = turn(server, "turn off the living room lights", new_id())
+    assert reply.type == "not-handled" and reply.data["text"] == " ".join(kb.lines("unknown", "en"))
+    assert reply.data["context"]["continue_conversation"] is False
+
+
+def test_the_device_hearing_its_own_hint_does_not_advance_the_steps(server, kb):
+    conversation = new_id()
+    turn(server, "my calf is cramping", conversation)
+    echo = turn(server, kb.say("relief_hint", "en"), conversation)
+    assert echo.type == "handled" and echo.data["text"] == ""
+    assert turn(server, "next", conversation).data["text"] == kb.lines("cramp_relief", "en")[1]
+
+
+# --- robustness ------------------------------------------------------------------------------------
+
+
+async def _raw(port: int, sent: bytes, read: bool = True) -> list[Event]:
+    """Send raw bytes on one connection; return what the server answered until it hung up or went quiet."""
+    reader, writer = await asyncio.open_connection(HOST, port)
+    writer.write(sent)
+    await writer.drain()
+    answers = []
+    while read:
+        try:
+            event = await asyncio.wait_for(async_read_event(reader), 2.0)
+        except asyncio.TimeoutError:
+            break
+        if event is None:
+            break
+        answers.append(event)
+    writer.close()
+    return answers
+
+
+def test_malformed_lines_are_answered_and_the_connection_goes_on(server, kb):
+    transcript = json.dumps({"type": "transcript", "data": {"text": "my calf is cramping"}}).encode()
+    sent = b"\n".join([b"this is not json", b"[1, 2]", b'{"type": 7}', b'{"type": "transcript", "data": {}}',
+                       b'{"type": "no-such-event", "data": {"x": 1}}', transcript]) + b"\n"
+    answers = asyncio.run(_raw(server.port, sent))
+    assert [event.type for event in answers] == ["error"] * 4 + ["handled"]  # the unknown event is ignored
+    assert answers[-1].data["text"].startswith(kb.lines("cramp_relief", "en")[0])
+
+
+def test_abrupt_disconnects_leave_it_serving(server):
+    asyncio.run(_raw(server.port, b'{"type": "transcript", "data_length": 100}\n{"te', read=False))
+    asyncio.run(_raw(server.port, b'{"type": "descr', read=False))
+    assert describe(server).handle
+
+
+async def _flood(port: int, first: bytes = b"") -> tuple[list[Event], int]:
+    """Send `first`, read what the server answers to it, then up to 256 MiB more: (answers, MiB sent
+    before the server hung up)."""
+    reader, writer = await asyncio.open_connection(HOST, port)
+    answers, sent = [], 0
+    try:
+        if first:
+            writer.write(first)
+            await writer.drain()
+            while (event := await asyncio.wait_for(async_read_event(reader), TURN_S)) is not None:
+                answers.append(event)
+        for _ in range(256):
+            writer.write(b"x" * 2**20)
+            await asyncio.wait_for(writer.drain(), TURN_S)
+            sent += 1
+    except ConnectionError:
+        pass
+    writer.close()
+    return answers, sent
+
+
+def test_a_huge_header_line_is_refused_unread(server):
+    before = server.rss_kib()
+    _, sent_mib = asyncio.run(_flood(server.port))  # one line with no end
+    assert sent_mib < 64, "the server kept reading a header line of megabytes"
+    assert server.rss_kib() - before < 32 * 1024
+    assert describe(server).handle
+
+
+@pytest.mark.parametrize("field", ["payload_length", "data_length"])
+def test_a_gigabyte_length_is_refused_without_reading_it(server, field):
+    before = server.rss_kib()
+    header = json.dumps({"type": "transcript", "data": {"text": "my calf is cramping"}, field: 4 * 2**30})
+    answers, sent_mib = asyncio.run(_flood(server.port, header.encode() + b"\n"))
+    assert [(event.type, event.data.get("code")) for event in answers] == [("error", "refused")]
+    assert sent_mib < 64, "the server went on reading after refusing"
+    assert server.rss_kib() - before < 32 * 1024
+    assert describe(server).handle
+
+
+def test_a_stalled_client_does_not_hold_up_others(server, kb):
+    async def stalled_and_normal() -> Event:
+        _, stalled = await asyncio.open_connection(HOST, server.port)
+        stalled.write(b'{"type": "transcript", "da')  # and never more
+        await stalled.drain()
+        try:
+            return await _turn(server.port, "my calf is cramping", new_id())
+        finally:
+            stalled.close()
+
+    assert asyncio.run(stalled_and_normal()).data["text"].startswith(kb.lines("cramp_relief", "en")[0])
+
+
+def test_a_hundred_conversations_at_once(server, kb):
+    steps = kb.lines("cramp_relief", "en")
+    ids = [new_id() for _ in range(100)]
+
+    async def conversation(conversation_id: str, index: int) -> list[str]:
+        said = [(await _turn(server.port, "my calf is cramping", conversation_id)).data["text"]]
+        for _ in range(index % 3):  # each conversation at its own step
+            said.append((await _turn(server.port, "next", conversation_id)).data["text"])
+        said.append((await _turn(server.port, "repeat", conversation_id)).data["text"])
+        return said
+
+    async def everyone() -> list[list[str]]:
+        return await asyncio.gather(*(conversation(cid, i) for i, cid in enumerate(ids)))
+
+    for index, said in enumerate(asyncio.run(everyone())):
+        at = index % 3
+        assert said[0].startswith(steps[0]) and said[1:-1] == list(steps[1:at + 1])
+        assert said[-1] == steps[at], f"conversation {index} was mixed up: {said}"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_it_cleanly_and_verbose_logs_one_line_per_request(tmp_path, signum):
+    served = Served(tmp_path, "--verbose")
+    describe(served)
+    turn(served, "my calf is cramping", "one")
+    turn(served, "play some jazz", "one")
+    code, out = served.stop(signum)
+    log = served.log_path.read_text().splitlines()
+    assert code == 0 and out.strip() == "Stopped."
+    assert len(log) == 3 and "Traceback" not in served.log_path.read_text(), log
+    assert "describe" in log[0] and "cramp_relief" in log[1] and "not-handled" in log[2]
+
+
+def test_a_port_in_use_is_one_line(tmp_path):
+    with socket.socket() as taken:
+        taken.bind((HOST, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "voice_skill", "serve", "--uri", f"tcp://{HOST}:{port}"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1 and f"tcp://{HOST}:{port}" in done.stderr

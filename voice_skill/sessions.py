@@ -1,0 +1,87 @@
+"""Many conversations at once, for the server: one dialogue per conversation id, kept in bounded
+memory, and an echo guard. Plain code, no I/O and no clock of its own: every call is told the time.
+
+Each turn arriving here was addressed to the skill (after a wake word), so the dialogues are not
+hands-free. A conversation idle for longer than the longest hands-free timeout is dropped; within
+it, the dialogue applies the shorter timeouts itself.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from voice_skill.conversation import Conversation
+from voice_skill.dialogue import CONVERSATION_TIMEOUT_S, FOLLOW_UP_TIMEOUT_S
+from voice_skill.matcher import normalize
+
+MAX_SESSIONS = 1000  # a household has a few satellites; ids beyond this push out the least recent
+IDLE_S = max(CONVERSATION_TIMEOUT_S, FOLLOW_UP_TIMEOUT_S)
+# Echo guard: a reply may still be playing for this long after it was given: the text-to-speech
+# engine's start-up, then the words at a slow, clear pace.
+ECHO_LEAD_S = 3.0
+ECHO_WORDS_PER_S = 2.0
+# A transcript is the device hearing itself only if it says this much of the reply so closely: a
+# short "next step" said over the reply is the person, not the echo of "... for the next step".
+ECHO_MIN_WORDS = 4
+ECHO_MIN_SIMILARITY = 90  # rapidfuzz partial_ratio, 0-100
+
+
+@dataclass
+class Session:
+    conversation: Conversation
+    last_seen: float
+    reply: str = ""  # the last reply given, normalised
+    playing_until: float = float("-inf")  # when that reply has surely finished playing
+
+    def spoke(self, text: str, now: float) -> None:
+        words = normalize(text)
+        self.reply = " ".join(words)
+        self.playing_until = now + ECHO_LEAD_S + len(words) / ECHO_WORDS_PER_S if words else float("-inf")
+
+    def is_echo(self, text: str, now: float) -> bool:
+        """Is this transcript the reply just given, heard back while it still plays?"""
+        return now <= self.playing_until and echoes(text, self.reply)
+
+
+def echoes(text: str, reply: str) -> bool:
+    """Does `text` closely repeat a stretch of `reply` (both any case and punctuation)?"""
+    words = normalize(text)
+    if len(words) < ECHO_MIN_WORDS:
+        return False
+    return fuzz.partial_ratio(" ".join(words), " ".join(normalize(reply))) >= ECHO_MIN_SIMILARITY
+
+
+class SessionStore:
+    """Sessions by key, least recently used first; a key of None gets a fresh session each time."""
+
+    def __init__(self, new_conversation: Callable[[], Conversation], max_sessions: int = MAX_SESSIONS,
+                 idle_s: float = IDLE_S) -> None:
+        self.new_conversation = new_conversation
+        self.max_sessions = max_sessions
+        self.idle_s = idle_s
+        self._sessions: OrderedDict[str, Session] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def get(self, key: str | None, now: float) -> Session:
+        self._expire(now)
+        if key is None:
+            return Session(self.new_conversation(), now)
+        session = self._sessions.pop(key, None) or Session(self.new_conversation(), now)
+        session.last_seen = now
+        self._sessions[key] = session  # now the most recent
+        while len(self._sessions) > self.max_sessions:
+            self._sessions.popitem(last=False)
+        return session
+
+    def _expire(self, now: float) -> None:
+        while self._sessions:
+            oldest = next(iter(self._sessions.values()))
+            if now - oldest.last_seen <= self.idle_s:
+                return
+            self._sessions.popitem(last=False)
