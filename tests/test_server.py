@@ -1,30 +1,142 @@
 """`voice-skill serve` as Home Assistant meets it: a real server process on a loopback port, driven
 with the `wyoming` package's own AsyncTcpClient, a new connection per turn as Home Assistant opens.
-Zeroconf is never started here: it sends multicast, and tests stay on the loopback address."""
+Zeroconf is never started here: it sends multicast, and tests stay on the loopback address.
+
+First, the server's plain parts without a network: what a transcript is answered with (on a clock
+the test sets), and the bounded event reader on random bytes."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import select
 import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from wyoming.asr import Transcript
 from wyoming.client import AsyncTcpClient
 from wyoming.event import Event, async_read_event
 from wyoming.info import Describe, Info
 
 from conftest import ROOT
+from voice_skill.server import (MAX_TRANSCRIPT_CHARS, Malformed, Refused, SkillService, conversation_key,
+                                language_of, read_event)
 
 HOST = "127.0.0.1"
 STARTUP_S = 60.0
 TURN_S = 20.0  # generous: the machine is shared; a hung server fails the test, a slow one does not
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_conversation_key_prefers_the_conversation_then_satellite_then_device():
+    assert conversation_key({"conversation_id": "c", "satellite_id": "s", "device_id": "d"}) == "conversation_id:c"
+    assert conversation_key({"satellite_id": "s", "device_id": "d"}) == "satellite_id:s"
+    assert conversation_key({"device_id": "d"}) == "device_id:d"
+    assert conversation_key({"conversation_id": "x" * 10_000}) is None  # never kept: memory stays bounded
+    assert conversation_key(None) is None and conversation_key(["c"]) is None
+    assert conversation_key({"conversation_id": 7}) is None
+
+
+def test_language_from_the_transcript_else_the_default():
+    assert [language_of(tag, "en") for tag in ("id", "id-ID", "id_ID", "ID", "en-US")] == ["id"] * 4 + ["en"]
+    assert language_of(None, "id") == "id" and language_of("de-DE", "id") == "id" and language_of(3, "en") == "en"
+
+
+def ask(service: SkillService, text: str, conversation: str | None = "c1", language: str | None = None):
+    context = {"conversation_id": conversation} if conversation else None
+    return service.answer(Transcript(text, context=context, language=language)).event
+
+
+def test_steps_continue_in_one_conversation_only(kb):
+    service = SkillService(kb, clock=Clock())
+    first = ask(service, "my calf is cramping")
+    assert first.type == "handled" and first.data["text"].startswith(kb.lines("cramp_relief", "en")[0])
+    assert first.data["context"]["continue_conversation"] is True
+    assert ask(service, "next").data["text"] == kb.lines("cramp_relief", "en")[1]
+    assert ask(service, "next", conversation="c2").data["text"] == " ".join(kb.lines("next", "en"))
+
+
+def test_not_for_the_skill_is_not_handled_and_ends_the_microphone(kb):
+    service = SkillService(kb, clock=Clock())
+    ask(service, "my calf is cramping")
+    reply = ask(service, "turn on the kitchen lights")
+    assert reply.type == "not-handled" and reply.data["text"] == " ".join(kb.lines("unknown", "en"))
+    assert reply.data["context"]["continue_conversation"] is False
+    too_long = ask(service, "my calf " * MAX_TRANSCRIPT_CHARS)
+    assert too_long.type == "not-handled"
+
+
+def test_stop_ends_continue_conversation(kb):
+    service = SkillService(kb, clock=Clock())
+    ask(service, "my calf is cramping")
+    stopped = ask(service, "stop")
+    assert stopped.type == "handled" and stopped.data["context"]["continue_conversation"] is False
+    assert ask(service, "next").data["text"] == " ".join(kb.lines("next", "en"))
+
+
+def test_the_device_hearing_its_own_hint_never_advances_the_steps(kb):
+    clock = Clock()
+    service = SkillService(kb, clock=clock)
+    ask(service, "my calf is cramping")
+    clock.now += 2.0  # while the reply still plays
+    echo = ask(service, kb.say("relief_hint", "en"))
+    assert echo.type == "handled" and echo.data["text"] == "" and echo.data["context"]["continue_conversation"]
+    assert ask(service, "next").data["text"] == kb.lines("cramp_relief", "en")[1]  # step 2, not 3
+
+
+def test_long_after_the_reply_the_same_words_are_the_person(kb):
+    clock = Clock()
+    service = SkillService(kb, clock=clock)
+    ask(service, "my calf is cramping")
+    clock.now += 60.0  # the reply has long finished playing
+    assert ask(service, kb.say("relief_hint", "en")).data["text"] != ""
+
+
+def test_language_follows_the_transcript_within_one_conversation(kb):
+    service = SkillService(kb, lang="en", clock=Clock())
+    assert ask(service, "betis saya kram", language="id-ID").data["text"].startswith(kb.lines("cramp_relief", "id")[0])
+    assert ask(service, "lanjut", language="id").data["text"] == kb.lines("cramp_relief", "id")[1]
+    assert ask(service, "next").data["text"] == kb.lines("cramp_relief", "en")[2]  # no language: the default
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.binary(max_size=200), st.just(b"\n"),
+                          st.sampled_from([b'{"type": "transcript"', b'"data_length": 5}', b'"payload_length": -1}',
+                                           b'{"type": "describe"}', b'{"data": []}', b"[[[[[[", b"}"])), max_size=12))
+def test_the_event_reader_reads_or_refuses_any_bytes_and_never_crashes(chunks):
+    async def read_all() -> None:
+        reader = asyncio.StreamReader(limit=1024)
+        reader.feed_data(b"".join(chunks))
+        reader.feed_eof()
+        while True:
+            try:
+                event = await read_event(reader)
+            except Malformed:
+                continue
+            except (Refused, asyncio.IncompleteReadError):
+                return
+            if event is None:
+                return
+            assert isinstance(event.type, str) and isinstance(event.data, dict)
+
+    asyncio.run(read_all())
+
+
+# --- a real server process -------------------------------------------------------------------------
 
 
 class Served:
@@ -37,7 +149,9 @@ class Served:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "voice_skill", "serve", "--uri", f"tcp://{HOST}:{self.port}", *options],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=self.log, text=True)
-        ready = self.process.stdout.readline()  # the port opens only once everything is loaded
+        ready = ""  # the port opens only once everything is loaded
+        if select.select([self.process.stdout], [], [], STARTUP_S)[0]:
+            ready = self.process.stdout.readline()
         assert ready.startswith("Serving on"), (ready, self.log_path.read_text())
 
     def stop(self, signum: int = signal.SIGTERM) -> tuple[int, str]:

@@ -189,8 +189,10 @@ class Connection(AsyncEventHandler):
                 await self._refuse("too many connections")
                 return
             await self._serve()
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError):
-            pass  # the client went away or stalled: nothing to answer
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the client went away: nothing to answer
+        except asyncio.TimeoutError:
+            self.server.log(f"{self.peer} closed: too slow")
         except Exception as error:  # a bug must cost this connection only
             self.server.log(f"{self.peer} error: {type(error).__name__}: {error}", always=True)
         finally:
