@@ -31,7 +31,7 @@ from wyoming.server import AsyncEventHandler, AsyncServer
 from voice_skill import __version__, knowledge
 from voice_skill.conversation import Conversation
 from voice_skill.errors import SkillError
-from voice_skill.matcher import Matcher
+from voice_skill.matcher import UNKNOWN, Matcher
 from voice_skill.sessions import SessionStore
 
 MAX_DATA_BYTES = 64 * 1024  # an event's JSON data; a transcript needs a few hundred bytes
@@ -122,7 +122,7 @@ class SkillService:
         return Turn(key, lang, transcript.text, exchange.match.intent, event)
 
     def _not_handled(self, lang: str) -> Event:
-        return NotHandled(" ".join(self.kb.lines("unknown", lang)), self._context(False)).event()
+        return NotHandled(" ".join(self.kb.lines(UNKNOWN, lang)), self._context(False)).event()
 
     @staticmethod
     def _context(continue_conversation: bool) -> dict:
