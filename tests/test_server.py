@@ -26,8 +26,8 @@ from wyoming.event import Event, async_read_event
 from wyoming.info import Describe, Info
 
 from conftest import ROOT
-from voice_skill.server import (MAX_TRANSCRIPT_CHARS, Malformed, Refused, SkillService, conversation_key,
-                                language_of, read_event)
+from voice_skill.server import (MAX_TRANSCRIPT_CHARS, Connection, Malformed, Refused, Server, SkillService,
+                                conversation_key, language_of, read_event)
 
 HOST = "127.0.0.1"
 STARTUP_S = 60.0
@@ -134,6 +134,28 @@ def test_the_event_reader_reads_or_refuses_any_bytes_and_never_crashes(chunks):
             assert isinstance(event.type, str) and isinstance(event.data, dict)
 
     asyncio.run(read_all())
+
+
+class Broken(SkillService):
+    def answer(self, transcript: Transcript):
+        raise RuntimeError("a bug inside")
+
+
+def test_a_failure_inside_a_turn_is_still_answered_and_the_connection_serves_on(kb):
+    """The connection layer around a service that fails: Home Assistant never times a turn out."""
+    async def exchange() -> list[str]:
+        server = Server(Broken(kb))
+        listening = await asyncio.start_server(lambda r, w: Connection(r, w, server).run(), HOST, 0)
+        port = listening.sockets[0].getsockname()[1]
+        async with AsyncTcpClient(HOST, port, read_timeout=TURN_S) as client:
+            await client.write_event(Transcript("my calf is cramping").event())
+            failed = await client.read_event()
+            await client.write_event(Describe().event())
+            described = await client.read_event()
+        listening.close()
+        return [failed.type, failed.data["code"], described.type]
+
+    assert asyncio.run(exchange()) == ["error", "internal", "info"]
 
 
 # --- a real server process -------------------------------------------------------------------------
