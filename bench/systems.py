@@ -25,11 +25,11 @@ from voice_skill import knowledge
 from voice_skill.audio_in import SAMPLE_RATE
 from voice_skill.conversation import Conversation
 from voice_skill.endpoint import QuietDetector
-from voice_skill.for_us import START_CONFIDENCE
 from voice_skill.knowledge import KnowledgeBase
 from voice_skill.listen import HandsFree, PrintOnly
 from voice_skill.matcher import UNKNOWN, Match, Matcher
 from voice_skill.recognizer import Heard, Recognizer, find_model, grammar_phrases, load_model
+from voice_skill.tuning import START_CONFIDENCE
 
 SYSTEMS = ("skill-default", "skill-no-early-endpoint", "vosk-naive", "pocketsphinx-kws", "pocketsphinx-jsgf")
 PS_MODES = ("pocketsphinx-kws", "pocketsphinx-jsgf")

@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 
 from voice_skill.audio_in import SAMPLE_RATE
-from voice_skill.endpoint import ENDPOINT_QUIET_S, QuietDetector
-from voice_skill.for_us import (HELP_CONFIDENCE, MAX_REQUEST_WORDS, QUESTION_CONFIDENCE, START_CONFIDENCE,
-                                endings, is_for_us, mostly_sure, understand)
+from voice_skill.endpoint import QuietDetector
+from voice_skill.for_us import endings, is_for_us, mostly_sure, understand
 from voice_skill.matcher import Match, Matcher, Mentions
+from voice_skill.tuning import (ENDPOINT_QUIET_S, HELP_CONFIDENCE, MAX_REQUEST_WORDS, QUESTION_CONFIDENCE,
+                                START_CONFIDENCE)
 
 
 @pytest.fixture(scope="module")

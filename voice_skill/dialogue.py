@@ -13,13 +13,10 @@ from dataclasses import dataclass, field
 
 from voice_skill.knowledge import KnowledgeBase
 from voice_skill.matcher import UNKNOWN, normalize
+from voice_skill.tuning import ACCEPT_REPLY_WORDS, CONVERSATION_TIMEOUT_S, FOLLOW_UP_TIMEOUT_S
 
 RELIEF = "cramp_relief"
 CONTROLS = ("next", "repeat", "stop", "help")
-# After the last step the skill offers prevention advice; these words accept the offer.
-ACCEPT_WORDS = frozenset("yes yeah yep sure okay ok please ya iya boleh mau oke".split())
-CONVERSATION_TIMEOUT_S = 120.0  # relief steps under way: after this long without a turn, they are over
-FOLLOW_UP_TIMEOUT_S = 30.0  # after a single answer, follow-ups ("why?", "repeat") are for us this long
 
 
 @dataclass(frozen=True)
@@ -72,7 +69,7 @@ class Dialogue:
         limit = self.timeout_s if self.walking else self.follow_up_s
         if self.last_turn_at is not None and turn.at - self.last_turn_at > limit:
             self.reset()
-        if self.offered_prevention and _accepts(turn.text):
+        if self.offered_prevention and self._accepts(turn.text):
             return self._remember(self._answer("prevention"), turn)
         if turn.intent == UNKNOWN or (self.hands_free and turn.intent in ("next", "repeat", "stop") and not self.active):
             return self._unmatched()
@@ -149,7 +146,7 @@ class Dialogue:
     def _say(self, key: str) -> str:
         return self.kb.say(key, self.lang)
 
-
-def _accepts(text: str) -> bool:
-    words = normalize(text)
-    return 0 < len(words) <= 3 and words[0] in ACCEPT_WORDS
+    def _accepts(self, text: str) -> bool:
+        """A short reply starting with a word that accepts (vocabulary `accept`: "yes", "boleh")."""
+        words = normalize(text)
+        return 0 < len(words) <= ACCEPT_REPLY_WORDS and words[0] in self.kb.words.accept

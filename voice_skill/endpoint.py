@@ -10,9 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from voice_skill.audio_in import SAMPLE_RATE
-
-ENDPOINT_QUIET_S = 0.15  # quiet after speech before we end the utterance ourselves
-LEVEL_FLOOR = 0.004  # RMS below which a chunk counts as quiet, whatever the noise estimate says
+from voice_skill.tuning import ENDPOINT_QUIET_S, LEVEL_FLOOR, LOUD_OVER_NOISE, NOISE_RISE_NEAR, NOISE_RISE_UNDER_SPEECH
 
 
 class QuietDetector:
@@ -29,8 +27,9 @@ class QuietDetector:
             return
         level = float(np.sqrt(np.mean(samples * samples)))
         # The noise estimate falls fast and rises slowly, so it tracks the room, not the voice.
-        self.noise = min(level, self.noise * 1.02) if level < self.noise * 3 else self.noise * 1.002
-        loud = level > max(LEVEL_FLOOR, self.noise * 3)
+        near_noise = level < self.noise * LOUD_OVER_NOISE
+        self.noise = min(level, self.noise * NOISE_RISE_NEAR) if near_noise else self.noise * NOISE_RISE_UNDER_SPEECH
+        loud = level > max(LEVEL_FLOOR, self.noise * LOUD_OVER_NOISE)
         if loud:
             self.heard_speech, self.quiet_s = True, 0.0
         else:

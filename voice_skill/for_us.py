@@ -13,16 +13,11 @@ from typing import Protocol
 from voice_skill.dialogue import RELIEF
 from voice_skill.matcher import UNKNOWN, Match, Mentions
 from voice_skill.recognizer import UNK
-
-START_CONFIDENCE = 0.75  # from idle, a weaker match is more likely overheard talk than a request
-HELP_CONFIDENCE = 0.95
-QUESTION_CONFIDENCE = 0.9  # a question from idle (not the relief request) must be this clear
-# From idle, one word Vosk was unsure of may pass among at least MIN_SURE_WORDS sure ones: in noise a
-# real request often has one ("the cramp [unk] passed but my leg aches"); overheard talk forced onto
-# the grammar has more. On the benchmark this gained 3 to 10 points a condition, no more false accepts.
-MAX_UNSURE_WORDS = 1
-MIN_SURE_WORDS = 3
-MAX_REQUEST_WORDS = 12  # the longest request worth looking for at the end of an utterance
+# From idle a weaker match is more likely overheard talk than a request. One word Vosk was unsure of
+# may pass among enough sure ones: in noise a real request often has one ("the cramp [unk] passed but
+# my leg aches"); overheard talk forced onto the grammar has more. (The numbers, measured: tuning.py.)
+from voice_skill.tuning import (HELP_CONFIDENCE, MAX_REQUEST_WORDS, MAX_UNSURE_WORDS, MIN_SURE_WORDS,
+                                QUESTION_CONFIDENCE, START_CONFIDENCE)
 
 
 class Understanding(Protocol):

@@ -10,7 +10,9 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from voice_skill import vocabulary
 from voice_skill.errors import SkillError
+from voice_skill.vocabulary import Vocabulary
 
 LANGUAGES = ("en", "id")
 
@@ -72,6 +74,8 @@ class KnowledgeBase:
     entries: dict[str, Entry]
     dialogue: dict[str, dict[str, str]]  # language -> key -> line
     article: str
+    vocabularies: dict[str, Vocabulary]  # language -> the words it is understood by
+    words: Vocabulary  # every language's words together: the skill understands them all at once
 
     def lines(self, intent: str, lang: str) -> tuple[str, ...]:
         return self.entries[intent].lines[lang]
@@ -103,7 +107,9 @@ def load(directory: Path | str | None = None) -> KnowledgeBase:
     missing = [intent for intent in REQUIRED_INTENTS if intent not in entries]
     if missing:
         raise SkillError(f"{directory}: missing intents: {', '.join(missing)}")
-    return KnowledgeBase(entries, _dialogue_from(directory / DIALOGUE_FILE), article)
+    vocabularies = {lang: _vocabulary_from(directory / lang / vocabulary.VOCABULARY_FILE) for lang in LANGUAGES}
+    return KnowledgeBase(entries, _dialogue_from(directory / DIALOGUE_FILE), article, vocabularies,
+                         Vocabulary.merged(list(vocabularies.values())))
 
 
 def _read_article(directory: Path) -> str:
@@ -170,3 +176,9 @@ def _dialogue_from(path: Path) -> dict[str, dict[str, str]]:
             raise SkillError(f"{path}: [{lang}] is missing lines: {', '.join(missing)}")
         dialogue[lang] = {key: table[key].strip() for key in DIALOGUE_KEYS}
     return dialogue
+
+
+def _vocabulary_from(path: Path) -> Vocabulary:
+    if not path.is_file():
+        raise SkillError(f"{path}: missing (it holds the words this language is understood by)")
+    return vocabulary.from_toml(_parse(path), path)

@@ -32,8 +32,8 @@ from voice_skill.errors import SkillError
 from voice_skill.for_us import understand
 from voice_skill.matcher import Match
 from voice_skill.recognizer import Recognizer, find_model, grammar_phrases, load_model
+from voice_skill.tuning import ECHO_TAIL_S  # after our own last sound, the room (and loopback) may still carry it
 
-ECHO_TAIL_S = 0.35  # after our own last sound, the room (and loopback) may still carry it
 DEMO_RECORDING = Path(__file__).resolve().parent / "data" / "demo-my-calf-is-cramping.wav"
 MIC_RETRY_S = 2.0
 SHUTDOWN_GRACE_S = 3.0

@@ -1,6 +1,7 @@
 """Text to intent: which answer does what the person said ask for?
 
-Three kinds of evidence, all from the knowledge base except the short word lists below:
+Three kinds of evidence, all from the knowledge base: the answers' example phrasings and keywords,
+and each language's vocabulary (responses/<lang>/vocabulary.toml, voice_skill/vocabulary.py):
 - Example phrasings: the query is compared word by word with every example of every intent. Words
   are matched fuzzily with rapidfuzz (so "cramps", "cramping" and a recogniser's near-miss line up)
   and the match is scored as a weighted F-measure of how much of the query the example explains and
@@ -27,12 +28,17 @@ import math
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
 from voice_skill.knowledge import CONTROL_INTENTS, KnowledgeBase
+from voice_skill.tuning import (ACCEPT_THRESHOLD, BORROWED_SHARE, CONTROL_KEYWORD_WORDS, DOMAIN_WEIGHT, FILLER_WEIGHT,
+                                KEYWORD_BONUS, KEYWORD_CUTOFF, LONG_CONTROL_SHARE, MIN_FINAL_LETTER_WORD, MIN_STEM,
+                                RELIEF_FLOOR, SHORT_WORD, WORD_MATCH_CUTOFF)
+from voice_skill.vocabulary import Vocabulary
 
 UNKNOWN = "unknown"
 RELIEF = "cramp_relief"
@@ -41,87 +47,6 @@ PREVENTION = "prevention"
 CAUSES = "causes"
 CAUSE_PREFIX = "cause_"
 CONTROLS = frozenset(CONTROL_INTENTS) - {UNKNOWN}
-
-ACCEPT_THRESHOLD = 0.65  # off topic, an answer scoring below this is `unknown`
-RELIEF_FLOOR = 0.5  # on topic, when every answer scores below this: the relief steps
-KEYWORD_BONUS = 0.4  # added to an intent's score per keyword said
-BORROWED_SHARE = 0.5  # of a `causes` keyword, for each cause_* entry
-CONTROL_KEYWORD_WORDS = 3  # a control word counts fully only in an utterance this short ("stop talking")
-LONG_CONTROL_SHARE = 0.5  # and this much in a longer one
-WORD_MATCH_CUTOFF = 82  # rapidfuzz ratio (0-100) below which two words count as different
-KEYWORD_CUTOFF = 0.88  # keywords decide a lot, so they must match closer ("sudah" is not "sesudah")
-SHORT_WORD = 5  # words this short must match exactly: one letter makes "old" "cold", "light" "flight"
-
-# Words that make an utterance about calf cramps even when it is like no example. Pain words count:
-# someone saying "it hurts" to a calf-cramp skill most likely has a cramp right now.
-DOMAIN_WORDS = """
-    calf calves cramp leg charley spasm spasming knot knotted seize seized muscle
-    hurt hurting pain painful ache aching ouch ow
-    betis kram kejang kaki otot ketarik sakit nyeri aduh
-""".split()
-# The calf and leg: naming them keeps an utterance in the domain whatever else it mentions.
-LEG_WORDS = "calf calves leg legs shin betis kaki".split()
-# What a request must name to start the hands-free skill from idle: with no wake word, the cramp
-# request itself is the trigger, and a cause word alone ("overuse") is too easily overheard.
-# "Leg" alone is not enough: overheard talk came out as "long walks leg when i today" (soak test).
-TRIGGER_WORDS = "calf calves cramp cramps cramping cramped charley spasm betis kram keram".split()
-
-# A leg word and one of these, said together, state the complaint outright ("my calf just seized
-# up"), however unlike any example the rest of the sentence is.
-CRAMP_WORDS = "cramp charley spasm seize seized knot knotted kram keram kejang".split()
-
-# Other body parts and other cramps: not this skill's business (unless a leg is named too).
-# "back" only with a possessive, so that "stop cramps coming back" stays in the domain.
-OTHER_BODY_PARTS = """
-    head headache stomach stomachache tummy belly abdomen period menstrual menstruation pms hand
-    finger thumb wrist arm elbow shoulder backache neck throat chest tooth toothache teeth toe toes
-    jaw eye ear nose knee ankle hip thigh groin
-    kepala pusing perut haid menstruasi tangan jari pergelangan lengan siku bahu pundak punggung
-    pinggang leher tenggorokan dada gigi rahang mata telinga hidung lutut paha
-""".split() + ["my back", "the back", "lower back", "back pain", "my side", "datang bulan"]
-
-# Keywords that are everyday words: "how old are you", "i need a drink of water", "play music while i
-# exercise" are not about cramps, so without a calf or cramp word these need a "why" to count.
-EVERYDAY_WORDS = """
-    run running jog jogging exercise exercising workout gym training trained sport sports tired
-    exhausted hike hiking cycling cycled marathon overworking football soccer tennis basketball
-    weights swimming dancing sit sitting stand standing desk computer seated hours flight plane drive
-    driving water drink drinking fluid fluids sweat sweating sweated hydrated hydration age older old
-    elderly aging ageing senior seniors sixty seventy eighty ninety grandmother grandfather grandma
-    grandpa retired medicine medicines medication medications pills drugs tablets prescription
-    prescribed diet dieting banana bananas salt supplement supplements vitamin expecting
-    lari olahraga berolahraga latihan capek capai kecapekan lelah sepeda bola fitness renang futsal
-    badminton duduk berdiri kantor meja seharian pesawat perjalanan minum air cairan haus keringat tua
-    umur usia nenek kakek manula obat pil resep pisang garam suplemen
-""".split() + ["all day", "long time", "on my feet", "warm up", "warming up", "working out", "air putih",
-               "long walk", "long walks", "jalan jauh", "years old", "sixties", "seventies", "eighties"]
-
-# Words that carry little meaning on their own: they still count, but lightly.
-FILLER_WORDS = (
-    """
-    a an the i im me my mine is am are was were be been being do does did doing to of in on at for
-    it its this that these those and or so um uh er ah oh hey hi okay ok please just like really very
-    can could would should will shall you your yours we our us he she they them his her their have
-    has had get got with about from by as if then than there here some any all also now right well
-    yeah yes no not dont cant ive id ill
-    saya aku ku kamu anda yang di ke dari ini itu dan atau ada untuk dengan kok sih ya nih dong deh
-    tolong bisa kalau jika apa kah lah pun juga sudah udah lagi mau akan sedang sangat banget nya
-    """.split()
-)
-FILLER_WEIGHT = 0.15
-DOMAIN_WEIGHT = 0.3  # the most a domain word weighs (see word_weight)
-
-# Irregular and colloquial forms the fuzzy ratio alone would miss, mapped to one spelling.
-WORD_FORMS = {
-    "calves": "calf", "legs": "leg", "arms": "arm", "eyes": "eye", "ears": "ear", "hips": "hip",
-    "feet": "foot", "crampy": "cramp", "ran": "run", "stood": "stand", "sat": "sit", "drank": "drink",
-    "drunk": "drink", "meds": "medication", "keram": "kram", "betisku": "betis", "nggak": "tidak",
-    "gak": "tidak", "ga": "tidak", "enggak": "tidak", "tak": "tidak", "gimana": "bagaimana",
-    "habis": "setelah", "abis": "setelah", "sesudah": "setelah", "gara": "karena", "keringetan": "keringat",
-    "berkeringat": "keringat",
-}
-# English, then Indonesian; not "-kan", which would make "meredakan" (relieve) "mereda" (it eased).
-SUFFIXES = ("ing", "es", "ed", "s", "nya", "ku", "mu", "lah", "kah")
 
 
 @dataclass(frozen=True)
@@ -138,38 +63,39 @@ def normalize(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text)
 
 
-@functools.lru_cache(maxsize=8192)
-def stem(word: str) -> str:
-    """A light stemmer for English and Indonesian endings, enough to line up word forms."""
-    for _ in range(2):  # twice, so "sesudahnya" -> "sesudah" -> "setelah" ends where "setelah" does
-        word = WORD_FORMS.get(word, word)
-        for suffix in SUFFIXES:
-            if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-                word = word[: -len(suffix)]
-                break
-    return word[:-1] if word.endswith("e") and len(word) >= 5 else word  # "cause" like "caus-ing"
+class Stemmer:
+    """A light stemmer from a vocabulary's word forms, suffixes and final letters: enough to line up
+    word forms ("cramping", "cramps", "cramp") in every language the vocabulary holds."""
+
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        self.forms = vocabulary.word_forms
+        self.suffixes = vocabulary.suffixes
+        self.final_letters = vocabulary.final_letters
+        self.stem = functools.lru_cache(maxsize=8192)(self._stem)
+
+    def _stem(self, word: str) -> str:
+        for _ in range(2):  # twice, so "sesudahnya" -> "sesudah" -> "setelah" ends where "setelah" does
+            word = self.forms.get(word, word)
+            for suffix in self.suffixes:
+                if word.endswith(suffix) and len(word) - len(suffix) >= MIN_STEM:
+                    word = word[: -len(suffix)]
+                    break
+        for letter in self.final_letters:  # "cause" like "caus-ing"
+            if word.endswith(letter) and len(word) >= MIN_FINAL_LETTER_WORD:
+                return word[: -len(letter)]
+        return word
+
+    def stems(self, text: str) -> list[str]:
+        return [self.stem(w) for w in normalize(text)]
+
+    def phrase_set(self, phrases: Iterable[str]) -> frozenset[str]:
+        """Word and phrase lists as the matcher compares them: each phrase's stems, space-joined."""
+        return frozenset(" ".join(self.stems(phrase)) for phrase in phrases)
 
 
 def phrases(stems: list[str], longest: int) -> set[str]:
     """Every run of up to `longest` stems, space-joined: what word and phrase lists are checked against."""
     return {" ".join(stems[i:i + n]) for n in range(1, longest + 1) for i in range(len(stems) - n + 1)}
-
-
-def _stemmed(words: list[str]) -> frozenset[str]:
-    return frozenset(" ".join(stem(w) for w in normalize(phrase)) for phrase in words)
-
-
-DOMAIN = _stemmed(DOMAIN_WORDS)
-LEGS = _stemmed(LEG_WORDS)
-ELSEWHERE = _stemmed(OTHER_BODY_PARTS)
-FILLER = _stemmed(FILLER_WORDS)
-EVERYDAY = _stemmed(EVERYDAY_WORDS)
-
-
-TRIGGERS = _stemmed(TRIGGER_WORDS)
-# "Why does this happen?": said to a calf-cramp skill, "this" is the cramp.
-THIS = _stemmed(["this", "these", "ini"])
-CRAMPS = _stemmed(CRAMP_WORDS)
 
 
 @dataclass(frozen=True)
@@ -181,22 +107,27 @@ class Mentions:
     cramp: bool  # a cramp, spasm, knot or seizing up
 
 
-def mentions(text: str) -> Mentions:
-    stems = {stem(w) for w in normalize(text)}
-    return Mentions(complaint=bool(stems & TRIGGERS), leg=bool(stems & LEGS), cramp=bool(stems & CRAMPS))
+@dataclass(frozen=True)
+class WordSets:
+    """The vocabulary's lists, stemmed, as the matcher looks them up."""
+
+    domain: frozenset[str]
+    legs: frozenset[str]
+    complaint: frozenset[str]
+    cramps: frozenset[str]
+    elsewhere: frozenset[str]
+    everyday: frozenset[str]
+    filler: frozenset[str]
+    this: frozenset[str]
+
+    @classmethod
+    def of(cls, vocabulary: Vocabulary, stemmer: Stemmer) -> WordSets:
+        return cls(*(stemmer.phrase_set(getattr(vocabulary, name)) for name in (
+            "about_cramps", "calf_or_leg", "complaint", "cramp_itself", "other_body_parts", "everyday", "filler", "this_cramp")))
 
 
 def is_cause(intent: str) -> bool:
     return intent.startswith(CAUSE_PREFIX)
-
-
-def word_weight(stem_: str, weights: dict[str, float]) -> float:
-    """Filler words weigh little, domain words ("seized", "knot") at most a little more: they say the
-    utterance is about cramps, not which answer it wants. Others weigh by how few intents use them;
-    unfamiliar words fully."""
-    if stem_ in FILLER:
-        return FILLER_WEIGHT
-    return min(weights.get(stem_, 1.0), DOMAIN_WEIGHT) if stem_ in DOMAIN else weights.get(stem_, 1.0)
 
 
 class Matcher:
@@ -204,11 +135,13 @@ class Matcher:
 
     def __init__(self, kb: KnowledgeBase, threshold: float = ACCEPT_THRESHOLD) -> None:
         self.threshold = threshold
+        self.stemmer = stemmer = Stemmer(kb.words)
+        self.words = words = WordSets.of(kb.words, stemmer)
         self.intents = sorted(intent for intent in kb.entries if intent != UNKNOWN)
-        keywords = {intent: [" ".join(stem(w) for w in normalize(k)) for lang in entry.keywords
+        keywords = {intent: [" ".join(stemmer.stems(k)) for lang in entry.keywords
                              for k in entry.keywords[lang]] for intent, entry in kb.entries.items()}
         # Examples, grouped by intent. A keyword said on its own ("hentikan", "statins") is one too.
-        examples = [(intent, [stem(w) for w in normalize(text)]) for intent in self.intents
+        examples = [(intent, stemmer.stems(text)) for intent in self.intents
                     for texts in kb.entries[intent].examples.values() for text in texts]
         examples += [(intent, k.split()) for intent in self.intents for k in keywords[intent]]
         examples = sorted(((intent, stems) for intent, stems in examples if stems), key=lambda e: e[0])
@@ -230,7 +163,7 @@ class Matcher:
         self.word_examples = np.zeros((len(self.vocabulary), len(examples)), dtype=np.float32)
         for column, (_, stems) in enumerate(examples):
             for s in stems:
-                self.word_examples[index[s], column] = word_weight(s, self.weight)
+                self.word_examples[index[s], column] = self.word_weight(s)
         self.example_totals = self.word_examples.sum(axis=0)
         self.word_present = (self.word_examples > 0).astype(np.float32)
         # word_keywords[v, i]: v is a one-word keyword of intent i; phrase_keywords: the longer ones.
@@ -266,31 +199,42 @@ class Matcher:
         # doctor, or asks why and names even an everyday cause ("is it because i ran too far").
         self.cause_rows = np.array([is_cause(intent) for intent in self.intents])
         self.topic_terms = frozenset(k for intent in self.intents for k in keywords[intent]
-                                     if is_cause(intent) or intent == DOCTOR) - EVERYDAY
+                                     if is_cause(intent) or intent == DOCTOR) - words.everyday
         self.why_terms = frozenset(keywords[CAUSES])
-        self.longest_phrase = max(len(k.split()) for k in [*ELSEWHERE, *self.phrase_keywords])
+        self.longest_phrase = max(len(k.split()) for k in [*words.elsewhere, *self.phrase_keywords])
 
     def mentions(self, text: str) -> Mentions:
         """What the utterance names (the calf, the leg, a cramp), for the hands-free start rule."""
-        return mentions(text)
+        stems = set(self.stemmer.stems(text))
+        return Mentions(complaint=bool(stems & self.words.complaint), leg=bool(stems & self.words.legs),
+                        cramp=bool(stems & self.words.cramps))
+
+    def word_weight(self, stem_: str) -> float:
+        """Filler words weigh little, domain words ("seized", "knot") at most a little more: they say the
+        utterance is about cramps, not which answer it wants. Others weigh by how few intents use them;
+        unfamiliar words fully."""
+        if stem_ in self.words.filler:
+            return FILLER_WEIGHT
+        weight = self.weight.get(stem_, 1.0)
+        return min(weight, DOMAIN_WEIGHT) if stem_ in self.words.domain else weight
 
     def match(self, text: str) -> Match:
         words = normalize(text)
         if not words:
             return Match(UNKNOWN, 0.0)
-        stems = [stem(w) for w in words]
+        stems = [self.stemmer.stem(w) for w in words]
         said = phrases(stems, self.longest_phrase)
-        if said & ELSEWHERE and not said & LEGS:
+        if said & self.words.elsewhere and not said & self.words.legs:
             return Match(UNKNOWN, 1.0)
         examples, word_keywords, phrase_keywords = self._evidence(stems, said)
         if len(words) > CONTROL_KEYWORD_WORDS:  # a lone "stop" in "how do i stop hiccups" is no command
             word_keywords = np.where(self.control_rows, LONG_CONTROL_SHARE * word_keywords, word_keywords)
         keywords = word_keywords + phrase_keywords
         keywords = np.where(self.yields @ (keywords > 0) > 0, 0.0, keywords)
-        in_domain = bool(said & DOMAIN)
+        in_domain = bool(said & self.words.domain)
         on_topic = (in_domain or bool(said & self.topic_terms)
                     or bool(said & self.why_terms and keywords[self.cause_rows].any())
-                    or bool(said & THIS and (said & self.why_terms or keywords[self.intents.index("prevention")] > 0)))
+                    or bool(said & self.words.this and (said & self.why_terms or keywords[self.intents.index(PREVENTION)] > 0)))
         candidates = ~self.control_rows if on_topic else self.control_rows
         scores = np.where(candidates, examples + KEYWORD_BONUS * (self.lends @ keywords), -1.0)
         best = int(scores.argmax())
@@ -310,7 +254,7 @@ class Matcher:
             return none, none, phrase_keywords
         # precision: each query word's match within the example (its best, as a word rarely has two
         # neighbours in one example), weighted by the query word
-        query_weights = np.array([word_weight(s, self.weight) for s in stems], dtype=np.float32)
+        query_weights = np.array([self.word_weight(s) for s in stems], dtype=np.float32)
         per_word = np.minimum(sim @ self.word_present[columns], 1.0)  # (query words, examples)
         precision = query_weights @ per_word / query_weights.sum()
         # recall: each example word's best match in the query, weighted by the example word

@@ -24,17 +24,16 @@ from voice_skill.audio_in import SAMPLE_RATE
 from voice_skill.errors import SkillError
 from voice_skill.knowledge import KnowledgeBase
 from voice_skill.matcher import normalize
+# A word Vosk itself is unsure of is more often noise or out-of-domain speech forced onto the grammar
+# than what was said, so it becomes [unk]; and [unk] gets extra weight in the grammar, so that foreign
+# words fall to it more readily (measured: see tuning.py).
+from voice_skill.tuning import MIN_WORD_CONFIDENCE, UNK_WEIGHT
 
 DEFAULT_MODEL_NAME = "vosk-model-small-en-us-0.15"
 PROJECT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 VOSK_CACHE_DIRS = (Path("/usr/share/vosk"), Path.home() / ".cache" / "vosk")
 MODEL_MARKERS = ("am/final.mdl", "conf/model.conf")
 UNK = "[unk]"
-# Measured on the test recordings (bench/recognition.py): a word Vosk itself is unsure of is more
-# often noise or out-of-domain speech forced onto the grammar than what was said, so it becomes
-# [unk]; and [unk] gets extra weight in the grammar, so that foreign words fall to it more readily.
-MIN_WORD_CONFIDENCE = 0.5
-UNK_WEIGHT = 5
 # Kaldi dithers every audio frame with Gaussian noise drawn from the C library's process-wide rand(),
 # so without a fixed seed the same audio decodes differently depending on how much audio the process
 # decoded before (word confidences moved by up to 0.1, enough to change transcripts: the test suite's
@@ -47,13 +46,7 @@ DITHER_SEED = 1
 BACKGROUND_MARGIN_DB = 10.0
 RECENT_AUDIO_S = 30.0  # how much audio is kept to measure words by: longer than any utterance
 
-# Words people wrap around a request ("can you tell me ..."); in the grammar so that a held-out
-# phrasing is decoded as what was said rather than forced onto the nearest example.
-COMMON_WORDS = """
-a an the i im i'm me my is am are was it it's this that and or to of in on at for with about do does
-did can could should would will how what what's why when where which who you your please tell
-explain know want need help get got have has there right now just so again more okay yes no not
-""".split()
+MODEL_LANGUAGE = "en"  # the language the model hears: the grammar is built from its phrasings
 
 
 def is_model_dir(path: Path) -> bool:
@@ -109,9 +102,9 @@ def grammar_phrases(kb: KnowledgeBase, model) -> list[str]:
     """The phrase list for Vosk's runtime grammar, from the knowledge base, in the model's words."""
     phrases: list[str] = []
     for entry in kb.entries.values():
-        phrases += entry.examples["en"]
-        phrases += entry.keywords["en"]
-    phrases += COMMON_WORDS
+        phrases += entry.examples[MODEL_LANGUAGE]
+        phrases += entry.keywords[MODEL_LANGUAGE]
+    phrases += kb.vocabularies[MODEL_LANGUAGE].request_words  # "can you tell me ...": heard as said
     known: list[str] = []
     for phrase in phrases:
         words = [w for w in _speech_words(phrase) if model.vosk_model_find_word(w) >= 0]
