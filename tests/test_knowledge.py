@@ -91,3 +91,13 @@ def test_missing_responses_directory_is_one_line(tmp_path):
     done = run_cli("ask", "hello", "--responses", str(tmp_path / "nowhere"))
     assert done.returncode != 0 and len(done.stderr.strip().splitlines()) == 1
     assert "responses directory not found" in done.stderr
+
+
+def test_aftercare_offers_the_relief_steps_only_as_steps_for_during_a_cramp(kb):
+    # The article says of the time after a cramp only that the calf is sore and stiff and the leg weak;
+    # massage and a warm compress are what it gives "Saat kram betis muncul" (when a cramp comes on).
+    aftercare = kb.entries["aftercare"]
+    for lang, during in (("en", "while a cramp is happening"), ("id", "saat kram betis muncul")):
+        relief_lines = [line for line in aftercare.lines[lang] if any(w in line.lower() for w in ("massage", "compress", "pijat", "kompres"))]
+        assert relief_lines and all(during in line for line in relief_lines), lang
+    assert "Saat kram betis muncul, lakukanlah beberapa langkah berikut:" in aftercare.source_quotes
