@@ -121,9 +121,12 @@ class WordSets:
     this: frozenset[str]
 
     @classmethod
-    def of(cls, vocabulary: Vocabulary, stemmer: Stemmer) -> WordSets:
-        return cls(*(stemmer.phrase_set(getattr(vocabulary, name)) for name in (
-            "about_cramps", "calf_or_leg", "complaint", "cramp_itself", "other_body_parts", "everyday", "filler", "this_cramp")))
+    def of(cls, words: Vocabulary, stemmer: Stemmer) -> WordSets:
+        stemmed = stemmer.phrase_set
+        return cls(domain=stemmed(words.about_cramps), legs=stemmed(words.calf_or_leg),
+                   complaint=stemmed(words.complaint), cramps=stemmed(words.cramp_itself),
+                   elsewhere=stemmed(words.other_body_parts), everyday=stemmed(words.everyday),
+                   filler=stemmed(words.filler), this=stemmed(words.this_cramp))
 
 
 def is_cause(intent: str) -> bool:
