@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from voice_skill.conversation import Conversation
-from voice_skill.dialogue import CONVERSATION_TIMEOUT_S
 from voice_skill.matcher import Matcher
 from voice_skill.sessions import SessionStore, echoes
+from voice_skill.tuning import CONVERSATION_TIMEOUT_S
 
 
 def store(kb, **kwargs) -> SessionStore:

@@ -15,19 +15,14 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from voice_skill.conversation import Conversation
-from voice_skill.dialogue import CONVERSATION_TIMEOUT_S, FOLLOW_UP_TIMEOUT_S
 from voice_skill.matcher import normalize
+# Echo guard: a reply may still be playing for a while after it was given, and a transcript is the
+# device hearing itself only if it says enough of the reply closely enough (the numbers: tuning.py).
+from voice_skill.tuning import (CONVERSATION_TIMEOUT_S, ECHO_LEAD_S, ECHO_MIN_SIMILARITY, ECHO_MIN_WORDS,
+                                ECHO_WORDS_PER_S, FOLLOW_UP_TIMEOUT_S)
 
 MAX_SESSIONS = 1000  # a household has a few satellites; ids beyond this push out the least recent
 IDLE_S = max(CONVERSATION_TIMEOUT_S, FOLLOW_UP_TIMEOUT_S)
-# Echo guard: a reply may still be playing for this long after it was given: the text-to-speech
-# engine's start-up, then the words at a slow, clear pace.
-ECHO_LEAD_S = 3.0
-ECHO_WORDS_PER_S = 2.0
-# A transcript is the device hearing itself only if it says this much of the reply so closely: a
-# short "next step" said over the reply is the person, not the echo of "... for the next step".
-ECHO_MIN_WORDS = 4
-ECHO_MIN_SIMILARITY = 90  # rapidfuzz partial_ratio, 0-100
 
 
 @dataclass

@@ -99,3 +99,15 @@ CONVERSATION_TIMEOUT_S = 120.0
 FOLLOW_UP_TIMEOUT_S = 30.0
 # A reply this short starting with an `accept` word ("yes please") takes the offer of prevention advice.
 ACCEPT_REPLY_WORDS = 3
+
+# --- server echo guard (voice_skill/sessions.py): choices, not measurements (8b5d01a) -----------
+
+# A reply may still be playing this long after it was given: the text-to-speech engine's start-up ...
+ECHO_LEAD_S = 3.0
+# ... then its words at a slow, clear pace (the skill speaks at 140 words a minute, about 2.3 a second).
+ECHO_WORDS_PER_S = 2.0
+# A transcript is the device hearing itself only if it repeats this many words of the reply: a short
+# "next step" said over the reply is the person, not the echo of "... for the next step".
+ECHO_MIN_WORDS = 4
+# ... this closely (rapidfuzz partial_ratio, 0-100). tests/test_sessions.py holds the cases it must tell apart.
+ECHO_MIN_SIMILARITY = 90
