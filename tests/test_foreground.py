@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from voice_skill.audio_in import SAMPLE_RATE
-from voice_skill.recognizer import BACKGROUND_MARGIN_DB, RecentAudio, foreground
+from voice_skill.recognizer import RecentAudio, foreground
+from voice_skill.tuning import BACKGROUND_MARGIN_DB
 
 
 def words(*names: str) -> list[dict]:
