@@ -7,10 +7,11 @@ It reuses tests/make_recordings.py (the synthesiser, trimming, padding, SNR mixi
 but with its own phrasings (bench/phrases.tsv) and voices none of the test recordings use, so the
 benchmark is also a held-out check. Writes:
 - manifest.tsv: every request (path, id, intent, text, voice, condition, speech_end_s); conditions
-  clean, babble20/10/5/0 (speech babble) and noise20/10/5/0 (stationary speech-shaped noise)
+  clean, babble20/10/5/0 (speech babble), noise20/10/5/0 (stationary speech-shaped noise) and
+  talk20/10/5/0 (one other person reading prose: a TV or someone across the room)
 - ordinary.tsv and ordinary/*.wav: bench/ordinary_speech.txt read aloud paragraph by paragraph by
   the same voices; played back to back they are one long stream of talk with no request in it
-- babble.wav and noise.wav: the two noise beds
+- babble.wav, noise.wav and talk.wav: the three backgrounds
 Output is the same on every run (fixed seeds, fixed order); `stamp` records what it was made from.
 """
 
@@ -32,7 +33,9 @@ import make_recordings as mr  # noqa: E402  (tests/ is not a package; reuse, don
 OUT = BENCH / "work" / "audio"
 SEED = 20250117  # not the tests' seed: a different babble bed and different mixing draws
 SNRS_DB = (20, 10, 5, 0)
-NOISES = ("babble", "noise")  # condition prefixes: speech babble, stationary speech-shaped noise
+# Condition prefixes: speech babble, stationary speech-shaped noise, one other person talking.
+NOISES = ("babble", "noise", "talk")
+TALKER = mr.Voice(name="talk-caribbean-m1", espeak="en-029+m1", wpm=165)  # no request or babble voice
 BED_S = 60.0  # longer than the tests' 20 s bed, so ~500 noisy files draw from more varied babble
 LOUD_DB = -40.0  # a 10 ms frame this close to the utterance's loudest counts as speech (as mr.trim)
 SOURCES = (BENCH / "phrases.tsv", BENCH / "ordinary_speech.txt", Path(__file__), Path(mr.__file__))
@@ -74,6 +77,11 @@ def babble_bed(synth: mr.Synth) -> np.ndarray:
     step = len(mr.BABBLE_SENTENCES) // len(talkers)
     tracks = [mr.talker_track(synth, v, k * step + 1, rng) for k, v in enumerate(talkers)]
     return mr.normalise(np.sum(tracks, axis=0)).astype(np.float32)
+
+
+def talker_bed(synth: mr.Synth) -> np.ndarray:
+    """One voice reading prose, as a person across the room or a TV would: fluent, with pauses."""
+    return mr.normalise(mr.talker_track(synth, TALKER, 3, np.random.default_rng(SEED + 3), BED_S)).astype(np.float32)
 
 
 def speech_shaped_noise(babble: np.ndarray) -> np.ndarray:
@@ -142,7 +150,7 @@ def main() -> None:
         old.unlink()
     synth = mr.Synth()
     babble = babble_bed(synth)
-    beds = {"babble": babble, "noise": speech_shaped_noise(babble)}
+    beds = {"babble": babble, "noise": speech_shaped_noise(babble), "talk": talker_bed(synth)}
     for name, bed in beds.items():
         mr.write(OUT / f"{name}.wav", bed)
     requests = render_requests(synth, beds)

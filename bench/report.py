@@ -34,6 +34,9 @@ def system_figures(figures: dict, timing: dict) -> dict:
     return {
         "accuracy": _accuracy(figures["by_condition"], "babble"),
         "accuracy_stationary": _accuracy(figures["by_condition"], "noise"),
+        "accuracy_talk": _accuracy(figures["by_condition"], "talk"),
+        "relief": {key: value for key, value in _accuracy(figures["relief_by_condition"], "babble").items()
+                   if key in ("clean", "10")} | {"talk10": _accuracy(figures["relief_by_condition"], "talk")["10"]},
         "false_accepts_per_hour": round(figures["false_accepts_per_hour"], 2),
         "latency_ms": {"p50": _percentile(answered, 50), "p95": _percentile(answered, 95)},
         "rtf": round(timing["rtf"], 3),
@@ -64,12 +67,14 @@ def _num(value: float | None, fmt: str = "{:.0f}") -> str:
 
 
 def results_table(systems: dict) -> list[str]:
-    lines = ["| system | clean | babble 20 | 10 | 5 | 0 dB | stationary 20 | 10 | 5 | 0 dB "
+    lines = ["| system | clean | babble 20 | 10 | 5 | 0 dB | stationary 20 | 10 | 5 | 0 dB | one talker 20 | 10 | 5 | 0 dB "
+             "| relief request: clean | babble 10 | talker 10 "
              "| false accepts /h | latency p50 ms | p95 ms | RTF | RSS MB | start-up s |",
-             "|---|" + "---:|" * 15]
+             "|---|" + "---:|" * 22]
     for name, s in systems.items():
-        acc, sta = s["accuracy"], s["accuracy_stationary"]
+        acc, sta, talk, relief = s["accuracy"], s["accuracy_stationary"], s["accuracy_talk"], s["relief"]
         cells = [_pct(acc["clean"]), *(_pct(acc[k]) for k in SNRS), *(_pct(sta[k]) for k in SNRS),
+                 *(_pct(talk[k]) for k in SNRS), _pct(relief["clean"]), _pct(relief["10"]), _pct(relief["talk10"]),
                  _num(s["false_accepts_per_hour"], "{:.1f}"), _num(s["latency_ms"]["p50"]),
                  _num(s["latency_ms"]["p95"]), _num(s["rtf"], "{:.3f}"), _num(s["rss_mb"]), _num(s["startup_s"], "{:.2f}")]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")

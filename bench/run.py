@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from voice_skill.knowledge import HEALTH_INTENTS
+from voice_skill.matcher import RELIEF
 
 from bench import report
 from bench.systems import CONTROL_INTENTS, PS_MODES, SYSTEMS
@@ -40,7 +41,7 @@ WORKERS = 2  # one job per core; timing is measured later, alone
 SHARD = 130  # requests per job at most: small enough to keep both cores busy to the end
 FULL = {"voices": None, "conditions": None, "every": 1, "speech_s": None, "latency_runs": 24, "rtf_every": 20}
 # Quick: two voices, every third phrase, clean and 10 dB, two minutes of talk, a few latency runs.
-QUICK = {"voices": ("piper-joe-fast", "espeak-en-us-f2"), "conditions": ("clean", "babble10", "noise10"),
+QUICK = {"voices": ("piper-joe-fast", "espeak-en-us-f2"), "conditions": ("clean", "babble10", "noise10", "talk10"),
          "every": 3, "speech_s": 120.0, "latency_runs": 5, "rtf_every": None}
 
 
@@ -145,12 +146,16 @@ def false_accept(system: str, intent: str) -> bool:
 def quality_figures(outs: list[dict]) -> dict:
     items = [item for out in outs for item in out["items"]]
     right: dict[str, list[bool]] = defaultdict(list)
+    relief: dict[str, list[bool]] = defaultdict(list)  # the request that matters most, on its own
     for item in items:
         right[item["condition"]].append(item["got"] == item["intent"])
+        if item["intent"] == RELIEF:
+            relief[item["condition"]].append(item["got"] == RELIEF)
     replies = [a for out in outs for a in out["accepts"]]
     accepts = [a for a in replies if false_accept(outs[0]["system"], a["intent"])]
     seconds = sum(out["seconds"] for out in outs)
-    return {"by_condition": {c: (sum(v), len(v)) for c, v in right.items()}, "items": items,
+    return {"by_condition": {c: (sum(v), len(v)) for c, v in right.items()},
+            "relief_by_condition": {c: (sum(v), len(v)) for c, v in relief.items()}, "items": items,
             "accepts": accepts, "replies": replies, "speech_s": seconds,
             "false_accepts_per_hour": len(accepts) / seconds * 3600,
             "rss_mb": max(out["rss_mb"] for out in outs)}
