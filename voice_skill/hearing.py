@@ -9,18 +9,17 @@ from pathlib import Path
 from voice_skill.audio_in import file_chunks
 from voice_skill.errors import SkillError
 from voice_skill.knowledge import KnowledgeBase
-from voice_skill.recognizer import Recognizer, find_model, grammar_phrases, load_model
+from voice_skill.recognizer import Utterances, open_recognizer
 
 
 class FileListener:
-    def __init__(self, recognizer: Recognizer) -> None:
+    def __init__(self, recognizer: Utterances) -> None:
         self.recognizer = recognizer
 
     @classmethod
-    def open(cls, model_path: Path | None, kb: KnowledgeBase | None) -> "FileListener":
-        """Load the model; with a knowledge base, decode against its grammar, else free speech."""
-        model = load_model(find_model(model_path))
-        return cls(Recognizer(model, grammar_phrases(kb, model) if kb else None))
+    def open(cls, model_path: Path | None, kb: KnowledgeBase | None, lang: str = "en") -> "FileListener":
+        """Load the language's model; with a knowledge base, steered by it, else free speech."""
+        return cls(open_recognizer(lang, kb, model_path))
 
     def transcribe(self, path: Path | str) -> str:
         try:

@@ -1,4 +1,6 @@
-"""Speech to text with Vosk: finding the model, and decoding against the skill's own vocabulary.
+"""Speech to text: one interface, an engine per language (ENGINES). English is Vosk's: finding the
+model, and decoding against the skill's own vocabulary; Indonesian is Whisper's (whisper_engine.py),
+loaded only when Indonesian is asked for.
 
 By default the recogniser decodes against a runtime grammar built from the knowledge base's
 example phrasings (Vosk turns the phrase list into a small bigram language model), with `[unk]`
@@ -120,7 +122,44 @@ class Heard:
     final: bool
 
 
-class Recognizer:
+class Utterances:
+    """What every engine offers: accept() audio chunks as they come, finish() at the end of a stream
+    or at our own endpoint, reset() to forget; and, built on those, transcribe() a whole stream."""
+
+    def accept(self, chunk: bytes) -> Heard:
+        raise NotImplementedError
+
+    def finish(self) -> str:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        raise NotImplementedError
+
+    def transcribe(self, chunks: Iterable[bytes]) -> str:
+        """Every utterance in a stream, joined: what a recording says (the same, whatever came before)."""
+        self.reset()
+        utterances = [heard.text for chunk in chunks if (heard := self.accept(chunk)).final]
+        utterances.append(self.finish())
+        return " ".join(u for u in utterances if u)
+
+
+# Which engine hears which language. Vosk has no Indonesian model; Whisper hears English through
+# background talk no better than Vosk and 10-20 times slower (issue 14), so each keeps its language.
+ENGINES = {"en": "vosk", "id": "whisper"}
+
+
+def open_recognizer(lang: str, kb: KnowledgeBase | None, model_path: Path | None = None) -> Utterances:
+    """The recogniser for `lang`, its model loaded; with a knowledge base, steered by its phrasings
+    (Vosk's grammar, Whisper's prompt), else free speech."""
+    if ENGINES[lang] == "whisper":
+        from voice_skill.whisper_engine import open_whisper  # faster-whisper loads only for Indonesian
+
+        return open_whisper(kb, model_path)
+    model = load_model(find_model(model_path))
+    return Recognizer(model, grammar_phrases(kb, model) if kb else None)
+
+
+class Recognizer(Utterances):
     """A Vosk decoder for one audio stream; `grammar` is the phrase list, or None for free speech."""
 
     def __init__(self, model, grammar: list[str] | None = None) -> None:
@@ -153,13 +192,6 @@ class Recognizer:
     def reset(self) -> None:
         self._decoder.Reset()
         seed_dither()
-
-    def transcribe(self, chunks: Iterable[bytes]) -> str:
-        """Every utterance in a stream, joined: what a recording says (the same, whatever came before)."""
-        self.reset()
-        utterances = [heard.text for chunk in chunks if (heard := self.accept(chunk)).final]
-        utterances.append(self.finish())
-        return " ".join(u for u in utterances if u)
 
 
 def seed_dither() -> None:

@@ -1,0 +1,253 @@
+"""Indonesian speech to text: Whisper (faster-whisper on CTranslate2), behind a voice-activity detector.
+
+Vosk publishes no Indonesian model, so Indonesian is heard by OpenAI's multilingual Whisper (base,
+int8 on the CPU). Whisper is a whole-utterance decoder and, given silence or noise, it invents
+text (with a domain prompt it repeats the prompt: 4 s of silence came out "Berhenti."). So:
+- Silero VAD (the copy bundled with faster-whisper) listens to every 32 ms of audio; only what it
+  calls speech is ever decoded, and an utterance ends after ENDPOINT_SILENCE_MS of non-speech.
+- The decoder is steered by a prompt made of the knowledge base's own Indonesian phrasings.
+- What comes back is checked before it counts: a segment Whisper itself thinks is no speech, or
+  decodes with very low probability, or that merely repeats the prompt, is dropped.
+The recogniser has the same face as the Vosk one (accept/finish/reset/transcribe), so files and the
+hands-free loop use it unchanged; it gives no partial text, only finished utterances.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from voice_skill.audio_in import SAMPLE_RATE
+from voice_skill.errors import SkillError
+from voice_skill.knowledge import KnowledgeBase
+from voice_skill.matcher import CONTROLS, RELIEF, normalize
+from voice_skill.recognizer import PROJECT_MODELS_DIR, Heard, Utterances
+
+WHISPER_MODEL_NAME = "whisper-base"
+MODEL_FILES = ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt")
+FETCH_HINT = "voice-skill model fetch --lang id"
+LANGUAGE = "id"
+
+# Silero VAD, run on 512-sample windows (32 ms at 16 kHz) with 64 samples of context, as it was trained.
+VAD_WINDOW = 512
+VAD_CONTEXT = 64
+SPEECH_PROB = 0.5  # a window above this is speech
+SILENCE_PROB = 0.35  # and below this, once in speech, silence (hysteresis between the two)
+ENDPOINT_SILENCE_MS = 400  # this much non-speech after speech ends an utterance
+MIN_SPEECH_MS = 200  # shorter bursts (a click, a cough) are not decoded
+PRE_ROLL_MS = 200  # audio kept from before speech began: the VAD fires a little late
+MAX_UTTERANCE_S = 15.0  # a request is short; longer talk is cut and decoded in pieces
+
+# Whisper's own view of what it decoded, per segment (the thresholds Whisper's paper uses).
+NO_SPEECH_MAX = 0.6
+AVG_LOGPROB_MIN = -1.0
+COMPRESSION_RATIO_MAX = 2.4
+MAX_WORDS_PER_S = 6.0  # faster than anyone speaks: the decoder is looping or inventing
+
+
+def is_whisper_dir(path: Path) -> bool:
+    return all((path / name).is_file() for name in MODEL_FILES)
+
+
+def find_whisper_model(explicit: str | Path | None = None) -> Path:
+    """The Whisper model: --model, then $WHISPER_MODEL_PATH, then models/whisper-base."""
+    candidates = [Path(explicit)] if explicit is not None else []
+    if explicit is None and os.environ.get("WHISPER_MODEL_PATH"):
+        candidates.append(Path(os.environ["WHISPER_MODEL_PATH"]))
+    candidates.append(PROJECT_MODELS_DIR / WHISPER_MODEL_NAME)
+    for path in candidates[:1] if explicit is not None else candidates:
+        if is_whisper_dir(path):
+            return path
+    where = candidates[0]
+    raise SkillError(f"no Whisper model for Indonesian at {where} (expected {', '.join(MODEL_FILES)}); "
+                     f"get it with: {FETCH_HINT}")
+
+
+def load_whisper(path: Path):
+    """Load the model for the CPU, int8, one thread per core; SkillError if the files are unusable."""
+    from faster_whisper import WhisperModel
+
+    try:
+        return WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=os.cpu_count() or 1)
+    except (RuntimeError, ValueError, OSError) as error:
+        raise SkillError(f"{path}: the Whisper model could not be loaded ({str(error).splitlines()[0]}); "
+                         f"fetch it again: {FETCH_HINT}") from None
+
+
+# How many of each intent's example phrasings go into the prompt: Whisper keeps only its last 223
+# prompt tokens, and what comes last steers most, so the relief request and the controls come last.
+PROMPT_EXAMPLES = {"question": 1, "control": 2, "relief": 3}
+
+
+def domain_prompt(kb: KnowledgeBase, lang: str = LANGUAGE) -> str:
+    """The words the skill expects, as sentences Whisper reads as what came before: example phrasings
+    from responses/. Whisper then spells "kram" and "betis" as the knowledge base does, instead of
+    "meti siak ram" (measured: bench/indonesian.py)."""
+    def kind(intent: str) -> str:
+        return "relief" if intent == RELIEF else "control" if intent in CONTROLS else "question"
+
+    order = {"question": 0, "control": 1, "relief": 2}
+    entries = sorted(kb.entries.values(), key=lambda e: order[kind(e.intent)])
+    sentences = [example[:1].upper() + example[1:] + "." for entry in entries
+                 for example in entry.examples[lang][:PROMPT_EXAMPLES[kind(entry.intent)]]]
+    return " ".join(sentences)
+
+
+def _sentences(text: str) -> list[tuple[str, ...]]:
+    return [tuple(normalize(s)) for s in re.split(r"[.?!]", text) if normalize(s)]
+
+
+class SpeechDetector:
+    """Streaming Silero VAD: feed 16 kHz float samples, get back finished utterances' audio."""
+
+    def __init__(self) -> None:
+        from faster_whisper.vad import get_vad_model
+
+        self._session = get_vad_model().session  # the ONNX model; we keep its state across calls
+        self.reset()
+
+    def reset(self) -> None:
+        self._pending = np.zeros(0, np.float32)  # samples not yet a whole window
+        self._context = np.zeros(VAD_CONTEXT, np.float32)
+        self._state = (np.zeros((1, 1, 128), np.float32), np.zeros((1, 1, 128), np.float32))
+        self._history: list[np.ndarray] = []  # recent windows before speech (pre-roll)
+        self._speech: list[np.ndarray] = []
+        self._in_speech = False
+        self._speech_windows = 0
+        self._silent_windows = 0
+
+    @property
+    def in_speech(self) -> bool:
+        return self._in_speech
+
+    def feed(self, samples: np.ndarray) -> list[np.ndarray]:
+        """Add audio; returns the utterances (speech audio) that ended within it."""
+        self._pending = np.concatenate([self._pending, samples])
+        whole = len(self._pending) // VAD_WINDOW * VAD_WINDOW
+        if whole == 0:
+            return []
+        windows = self._pending[:whole].reshape(-1, VAD_WINDOW)
+        self._pending = self._pending[whole:]
+        done = []
+        for window, prob in zip(windows, self._probabilities(windows)):
+            utterance = self._step(window, float(prob))
+            if utterance is not None:
+                done.append(utterance)
+        return done
+
+    def flush(self) -> np.ndarray | None:
+        """End of stream: the utterance in progress, if it is long enough to be speech."""
+        utterance = self._close() if self._in_speech else None
+        self.reset()
+        return utterance
+
+    def _probabilities(self, windows: np.ndarray) -> np.ndarray:
+        contexts = np.vstack([self._context, windows[:-1, -VAD_CONTEXT:]])
+        self._context = windows[-1, -VAD_CONTEXT:].copy()
+        batch = np.concatenate([contexts, windows], axis=1)
+        probs, h, c = self._session.run(None, {"input": batch, "h": self._state[0], "c": self._state[1]})
+        self._state = (h, c)
+        return np.asarray(probs).reshape(-1)
+
+    def _step(self, window: np.ndarray, prob: float) -> np.ndarray | None:
+        if not self._in_speech:
+            self._history = (self._history + [window])[-_windows(PRE_ROLL_MS):]
+            if prob >= SPEECH_PROB:
+                self._in_speech, self._speech = True, list(self._history)
+                self._speech_windows, self._silent_windows = 1, 0
+            return None
+        self._speech.append(window)
+        if prob >= SILENCE_PROB:
+            self._speech_windows += prob >= SPEECH_PROB
+            self._silent_windows = 0
+        else:
+            self._silent_windows += 1
+        too_long = len(self._speech) * VAD_WINDOW >= MAX_UTTERANCE_S * SAMPLE_RATE
+        if self._silent_windows >= _windows(ENDPOINT_SILENCE_MS) or too_long:
+            return self._close()
+        return None
+
+    def _close(self) -> np.ndarray | None:
+        speech, long_enough = self._speech, self._speech_windows >= _windows(MIN_SPEECH_MS)
+        self._in_speech, self._speech, self._history = False, [], []
+        return np.concatenate(speech) if long_enough and speech else None
+
+
+def _windows(ms: float) -> int:
+    return max(1, round(ms * SAMPLE_RATE / 1000 / VAD_WINDOW))
+
+
+@dataclass
+class DecodeOptions:
+    """How Whisper decodes: greedy at temperature 0 (no fallback: latency stays predictable)."""
+
+    beam_size: int = 1
+    prompt: str | None = None
+    hotwords: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class WhisperRecognizer(Utterances):
+    """Indonesian speech in: the VAD finds each utterance, Whisper decodes it, the guards check it."""
+
+    def __init__(self, model, options: DecodeOptions | None = None) -> None:
+        self.model = model
+        self.options = options or DecodeOptions()
+        self.detector = SpeechDetector()
+        self._prompt_sentences = set(_sentences(self.options.prompt or ""))
+        self.last_rejection = ""  # why the last utterance was dropped (for the benchmark's report)
+
+    def accept(self, chunk: bytes) -> Heard:
+        samples = np.frombuffer(chunk, dtype="<i2").astype(np.float32) / 32768
+        texts = [self.decode(utterance) for utterance in self.detector.feed(samples)]
+        return Heard(" ".join(t for t in texts if t), final=bool(texts))
+
+    def finish(self) -> str:
+        utterance = self.detector.flush()
+        return self.decode(utterance) if utterance is not None else ""
+
+    def reset(self) -> None:
+        self.detector.reset()
+
+    def decode(self, audio: np.ndarray) -> str:
+        """Whisper on one utterance, keeping only segments that pass the guards."""
+        segments, _ = self.model.transcribe(
+            audio, language=LANGUAGE, task="transcribe", beam_size=self.options.beam_size,
+            temperature=0.0, condition_on_previous_text=False, without_timestamps=True,
+            initial_prompt=self.options.prompt, hotwords=self.options.hotwords, vad_filter=False,
+            compression_ratio_threshold=None, log_prob_threshold=None, no_speech_threshold=None,
+            **self.options.extra)
+        kept = []
+        for segment in segments:
+            reason = self._rejection(segment, len(audio) / SAMPLE_RATE)
+            if reason:
+                self.last_rejection = f"{reason}: {segment.text.strip()!r}"
+            else:
+                kept.append(segment.text.strip())
+        return " ".join(kept)
+
+    def _rejection(self, segment, seconds: float) -> str:
+        """Why a decoded segment is not believed ('' if it is)."""
+        if segment.no_speech_prob > NO_SPEECH_MAX and segment.avg_logprob < AVG_LOGPROB_MIN:
+            return "no speech"
+        if segment.avg_logprob < AVG_LOGPROB_MIN:
+            return "improbable"
+        if segment.compression_ratio > COMPRESSION_RATIO_MAX:
+            return "repetitive"
+        words = normalize(segment.text)
+        if len(words) > MAX_WORDS_PER_S * max(seconds, 0.5):
+            return "too many words"
+        said = _sentences(segment.text)
+        if len(said) >= 2 and all(s in self._prompt_sentences for s in said):
+            return "the prompt repeated"
+        return ""
+
+
+def open_whisper(kb: KnowledgeBase | None, model_path: Path | None = None) -> WhisperRecognizer:
+    """The Indonesian recogniser; with a knowledge base, steered by its Indonesian phrasings."""
+    model = load_whisper(find_whisper_model(model_path))
+    return WhisperRecognizer(model, DecodeOptions(prompt=domain_prompt(kb) if kb else None))
