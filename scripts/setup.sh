@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything `make run` and `make test` need, on a fresh Debian/Ubuntu machine: system packages
 # (installed when we are root or have password-less sudo, else named in one message), the virtual
-# environment at .venv, and the Vosk model. Each step is skipped when it is already done.
+# environment at .venv, the Vosk model (English) and the Whisper model (Indonesian). Each step is
+# skipped when it is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,3 +45,4 @@ if [ ! -e "$stamp" ]; then
 fi
 
 .venv/bin/voice-skill model path >/dev/null 2>&1 || .venv/bin/voice-skill model fetch
+.venv/bin/voice-skill model path --lang id >/dev/null 2>&1 || .venv/bin/voice-skill model fetch --lang id

@@ -40,13 +40,15 @@ def build_parser() -> argparse.ArgumentParser:
     kb.add_argument("--json", action="store_true", help="as a JSON array of entries")
     kb.add_argument("--responses", type=Path, help="knowledge base directory (default: the bundled one)")
 
-    model = commands.add_parser("model", help="manage the Vosk speech model")
+    model = commands.add_parser("model", help="manage the speech models (Vosk for English, Whisper for Indonesian)")
     model.add_argument("action", choices=["fetch", "path"], help="fetch: download and verify it; path: show which is used")
-    model.add_argument("--model", type=Path, help="a Vosk model directory")
+    model.add_argument("--lang", choices=knowledge.LANGUAGES, default="en", help="the language's model (default en)")
+    model.add_argument("--model", type=Path, help="a model directory")
 
     transcribe = commands.add_parser("transcribe", help="print what recorded files say")
     transcribe.add_argument("files", nargs="+", metavar="FILE")
     transcribe.add_argument("--json", action="store_true", help="one JSON object per file")
+    transcribe.add_argument("--lang", choices=knowledge.LANGUAGES, default="en", help="language spoken (default en)")
     _add_recognition(transcribe)
 
     answer = commands.add_parser("answer", help="hear recorded files and answer each")
@@ -57,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("devices", help="list audio input and output devices")
 
     listen = commands.add_parser("listen", help="listen on the microphone and talk a cramp through, hands-free")
-    listen.add_argument("--lang", choices=knowledge.LANGUAGES, default="en", help="language to speak (default en)")
+    listen.add_argument("--lang", choices=knowledge.LANGUAGES, default="en", help="language heard and spoken (default en)")
     listen.add_argument("--responses", type=Path, help="knowledge base directory")
     listen.add_argument("--rate", type=int, help="speaking rate in words per minute (default: slow and clear)")
     listen.add_argument("--voice", help="a voice name or id (see: voice-skill voices)")
@@ -82,15 +84,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_common(parser: argparse.ArgumentParser, json_help: str) -> None:
-    parser.add_argument("--lang", choices=knowledge.LANGUAGES, default="en", help="language to answer in (default en)")
+    parser.add_argument("--lang", choices=knowledge.LANGUAGES, default="en", help="language heard and answered in (default en)")
     parser.add_argument("--json", action="store_true", help=json_help)
     parser.add_argument("--responses", type=Path, help="knowledge base directory (default: the bundled one)")
 
 
 def _add_recognition(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", type=Path, help="Vosk model directory (default: $VOSK_MODEL_PATH, models/, vosk's cache)")
+    parser.add_argument("--model", type=Path, help="speech model directory (default: $VOSK_MODEL_PATH, models/, vosk's "
+                        "cache for en; $WHISPER_MODEL_PATH, models/whisper-base for id)")
     parser.add_argument("--free", action="store_true",
-                        help="decode with the model's full vocabulary instead of the skill's grammar")
+                        help="decode with the model's full vocabulary, not steered by the skill's phrasings")
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -126,7 +129,11 @@ def cmd_model(args: argparse.Namespace) -> int:
     from voice_skill import model_fetch, recognizer
 
     if args.action == "fetch":
-        model_fetch.fetch(log=model_fetch.main_log)
+        (model_fetch.fetch_whisper if args.lang == "id" else model_fetch.fetch)(log=model_fetch.main_log)
+    elif args.lang == "id":
+        from voice_skill.whisper_engine import find_whisper_model
+
+        print(find_whisper_model(args.model))
     else:
         print(recognizer.find_model(args.model))
     return 0
@@ -135,7 +142,7 @@ def cmd_model(args: argparse.Namespace) -> int:
 def cmd_transcribe(args: argparse.Namespace) -> int:
     from voice_skill.hearing import FileListener
 
-    listener = FileListener.open(args.model, None if args.free else knowledge.load())
+    listener = FileListener.open(args.model, None if args.free else knowledge.load(), args.lang)
     records = ({"file": name, "transcript": transcript, "error": error}
                for name, transcript, error in listener.transcribe_all(args.files))
     return _print_file_results(records, args.json, lambda r: f"{r['file']}: {r['transcript']}")
@@ -146,7 +153,7 @@ def cmd_answer(args: argparse.Namespace) -> int:
     from voice_skill.hearing import FileListener
 
     kb = knowledge.load(args.responses)
-    listener = FileListener.open(args.model, None if args.free else kb)
+    listener = FileListener.open(args.model, None if args.free else kb, args.lang)
     conversation = Conversation(kb, args.lang)
 
     def answered(name: str, transcript: str | None, error: str | None) -> dict:

@@ -31,7 +31,7 @@ from voice_skill.endpoint import QuietDetector
 from voice_skill.errors import SkillError
 from voice_skill.for_us import understand
 from voice_skill.matcher import Match
-from voice_skill.recognizer import Recognizer, find_model, grammar_phrases, load_model
+from voice_skill.recognizer import Utterances, open_recognizer
 from voice_skill.tuning import ECHO_TAIL_S  # after our own last sound, the room (and loopback) may still carry it
 
 DEMO_RECORDING = Path(__file__).resolve().parent / "data" / "demo-my-calf-is-cramping.wav"
@@ -55,7 +55,7 @@ class SpeakerLike(Protocol):
 class HandsFree:
     """The loop's core: feed it audio chunks; it decides when to answer, and speaks."""
 
-    recognizer: Recognizer
+    recognizer: Utterances
     conversation: Conversation
     speaker: SpeakerLike
     emit: Callable[[str], None] = print
@@ -164,8 +164,7 @@ def open_speaker(args, kb: knowledge.KnowledgeBase) -> SpeakerLike:
 def run(args) -> int:
     signal.signal(signal.SIGINT, _on_ctrl_c)
     kb = knowledge.load(args.responses)
-    model = load_model(find_model(args.model))
-    recognizer = Recognizer(model, None if args.free else grammar_phrases(kb, model))
+    recognizer = open_recognizer(args.lang, None if args.free else kb, args.model)
     speaker = open_speaker(args, kb)
     loop = HandsFree(recognizer, Conversation(kb, args.lang, hands_free=True), speaker,
                      emit=lambda line: print(line, flush=True))

@@ -47,6 +47,12 @@ NO_SPEECH_MAX = 0.6
 AVG_LOGPROB_MIN = -1.0
 COMPRESSION_RATIO_MAX = 2.4
 MAX_WORDS_PER_S = 6.0  # faster than anyone speaks: the decoder is looping or inventing
+# Whisper can fall into a loop ("Kaki saya kram. Kaki saya kram. ..." for one "kaki saya kram", and
+# "Berikutnya. Berikutnya. ..." for a question about varicose veins): the tokens it may write are
+# capped by the utterance's length, so a loop costs little time, and a loop is not believed.
+TOKENS_PER_S = 8
+MIN_TOKENS = 12
+MAX_REPEATS = 2  # the same sentence more often than this in a row is a loop
 
 
 def is_whisper_dir(path: Path) -> bool:
@@ -83,7 +89,7 @@ def load_whisper(path: Path):
 PROMPT_EXAMPLES = {"question": 1, "control": 2, "relief": 3}
 
 
-def domain_prompt(kb: KnowledgeBase, lang: str = LANGUAGE) -> str:
+def domain_prompt(kb: KnowledgeBase, lang: str = LANGUAGE, counts: dict[str, int] = PROMPT_EXAMPLES) -> str:
     """The words the skill expects, as sentences Whisper reads as what came before: example phrasings
     from responses/. Whisper then spells "kram" and "betis" as the knowledge base does, instead of
     "meti siak ram" (measured: bench/indonesian.py)."""
@@ -93,8 +99,17 @@ def domain_prompt(kb: KnowledgeBase, lang: str = LANGUAGE) -> str:
     order = {"question": 0, "control": 1, "relief": 2}
     entries = sorted(kb.entries.values(), key=lambda e: order[kind(e.intent)])
     sentences = [example[:1].upper() + example[1:] + "." for entry in entries
-                 for example in entry.examples[lang][:PROMPT_EXAMPLES[kind(entry.intent)]]]
+                 for example in entry.examples[lang][:counts[kind(entry.intent)]]]
     return " ".join(sentences)
+
+
+def _longest_run(items: list) -> int:
+    """The most times one item comes in a row."""
+    longest = run = 0
+    for i, item in enumerate(items):
+        run = run + 1 if i and item == items[i - 1] else 1
+        longest = max(longest, run)
+    return longest
 
 
 def _sentences(text: str) -> list[tuple[str, ...]]:
@@ -200,6 +215,7 @@ class WhisperRecognizer(Utterances):
         self.detector = SpeechDetector()
         self._prompt_sentences = set(_sentences(self.options.prompt or ""))
         self.last_rejection = ""  # why the last utterance was dropped (for the benchmark's report)
+        self.last_segments: list = []  # the last utterance's segments and why each was dropped, if it was
 
     def accept(self, chunk: bytes) -> Heard:
         samples = np.frombuffer(chunk, dtype="<i2").astype(np.float32) / 32768
@@ -220,10 +236,12 @@ class WhisperRecognizer(Utterances):
             temperature=0.0, condition_on_previous_text=False, without_timestamps=True,
             initial_prompt=self.options.prompt, hotwords=self.options.hotwords, vad_filter=False,
             compression_ratio_threshold=None, log_prob_threshold=None, no_speech_threshold=None,
-            **self.options.extra)
+            max_new_tokens=MIN_TOKENS + int(TOKENS_PER_S * len(audio) / SAMPLE_RATE), **self.options.extra)
         kept = []
+        self.last_segments = []
         for segment in segments:
             reason = self._rejection(segment, len(audio) / SAMPLE_RATE)
+            self.last_segments.append((segment, reason))
             if reason:
                 self.last_rejection = f"{reason}: {segment.text.strip()!r}"
             else:
@@ -236,12 +254,13 @@ class WhisperRecognizer(Utterances):
             return "no speech"
         if segment.avg_logprob < AVG_LOGPROB_MIN:
             return "improbable"
-        if segment.compression_ratio > COMPRESSION_RATIO_MAX:
+        text = segment.text
+        if segment.compression_ratio > COMPRESSION_RATIO_MAX or _longest_run(_sentences(text)) > MAX_REPEATS:
             return "repetitive"
-        words = normalize(segment.text)
+        words = normalize(text)
         if len(words) > MAX_WORDS_PER_S * max(seconds, 0.5):
             return "too many words"
-        said = _sentences(segment.text)
+        said = _sentences(text)
         if len(said) >= 2 and all(s in self._prompt_sentences for s in said):
             return "the prompt repeated"
         return ""

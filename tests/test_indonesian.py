@@ -1,0 +1,113 @@
+"""Hearing Indonesian: the real Whisper model on the Indonesian recordings (tests/make_recordings_id.py),
+through `voice-skill answer --lang id` as a user runs it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+from conftest import RECORDINGS, run_cli
+from voice_skill.audio_in import read_file
+from voice_skill.matcher import normalize
+from voice_skill.whisper_engine import MODEL_FILES, SpeechDetector, domain_prompt, find_whisper_model
+
+ID_RECORDINGS = RECORDINGS / "id"
+BETIS_SAYA_KRAM = ID_RECORDINGS / "check" / "c_relief_01__id-f2.flac"
+
+
+def manifest(set_name: str) -> list[dict]:
+    with open(ID_RECORDINGS / "manifest.tsv", encoding="utf-8") as handle:
+        return [row for row in csv.DictReader(handle, delimiter="\t") if row["set"] == set_name]
+
+
+def answer_all(rows: list[dict]) -> list[dict]:
+    files = [str(ID_RECORDINGS / row["path"]) for row in rows]
+    done = run_cli("answer", "--json", "--lang", "id", *files, timeout=900)
+    assert done.returncode == 0, done.stderr
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [a["file"] for a in answers] == files
+    return answers
+
+
+@pytest.fixture(scope="module")
+def held_out() -> list[tuple[dict, dict]]:
+    """The check set: wordings and voices not used while tuning."""
+    rows = manifest("check")
+    return list(zip(rows, answer_all(rows)))
+
+
+def test_held_out_requests_reach_the_right_intent(held_out):
+    by_intent: dict[str, list[bool]] = defaultdict(list)
+    for row, answer in held_out:
+        by_intent[row["intent"]].append(answer["intent"] == row["intent"])
+    relief = by_intent["cramp_relief"]
+    everything = [ok for oks in by_intent.values() for ok in oks]
+    wrong = [(row["text"], row["voice"], answer["transcript"], answer["intent"])
+             for row, answer in held_out if answer["intent"] != row["intent"]]
+    assert sum(relief) / len(relief) >= 0.95, wrong
+    assert sum(everything) / len(everything) >= 0.70, wrong
+
+
+def test_the_relief_request_brings_the_first_indonesian_step(held_out, kb):
+    for row, answer in held_out:
+        if row["id"] == "c_relief_01":  # "betis saya kram", in two voices
+            assert answer["response"].startswith(kb.lines("cramp_relief", "id")[0]), answer
+
+
+def test_the_controls_are_heard(held_out):
+    controls = [(row, answer) for row, answer in held_out if row["intent"] in ("next", "repeat", "stop")]
+    for intent in ("next", "repeat", "stop"):
+        heard = [answer["intent"] == intent for row, answer in controls if row["intent"] == intent]
+        assert sum(heard) >= len(heard) - 2, (intent, [(r["text"], a["transcript"], a["intent"]) for r, a in controls])
+
+
+def test_silence_noise_music_and_english_talk_are_unknown():
+    rows = manifest("negatives")
+    answers = answer_all(rows)
+    assert {row["voice"] for row in rows} >= {"silence", "noise", "music", "english"}
+    accepted = [(row["id"], answer["transcript"], answer["intent"]) for row, answer in zip(rows, answers)
+                if answer["intent"] != "unknown"]
+    assert accepted == []
+
+
+def test_the_voice_activity_detector_passes_speech_and_nothing_else():
+    detector = SpeechDetector()
+    speech = read_file(BETIS_SAYA_KRAM).astype(np.float32) / 32768
+    silence = np.zeros(16_000 * 2, np.float32)
+    utterances = detector.feed(np.concatenate([silence, speech, silence]))
+    assert len(utterances) == 1 and 0.5 < len(utterances[0]) / 16_000 < len(speech) / 16_000 + 0.5
+    noise = np.random.default_rng(3).standard_normal(16_000 * 4).astype(np.float32) * 0.1
+    assert detector.feed(noise) == [] and detector.flush() is None
+
+
+def test_the_prompt_is_made_of_the_knowledge_bases_own_phrasings(kb):
+    examples = {tuple(normalize(e)) for entry in kb.entries.values() for e in entry.examples["id"]}
+    sentences = [tuple(normalize(s)) for s in domain_prompt(kb).split(".") if s.strip()]
+    assert sentences and all(s in examples for s in sentences)
+    assert sentences[-1] in {tuple(normalize(e)) for e in kb.entries["cramp_relief"].examples["id"]}
+
+
+def test_transcribe_in_indonesian():
+    done = run_cli("transcribe", "--lang", "id", str(BETIS_SAYA_KRAM))
+    assert done.returncode == 0, done.stderr
+    assert "kram" in done.stdout.lower()
+
+
+def test_a_missing_or_damaged_model_is_one_line_naming_the_fix(tmp_path):
+    done = run_cli("answer", "--lang", "id", "--model", str(tmp_path), str(BETIS_SAYA_KRAM))
+    assert done.returncode == 1 and done.stderr.count("\n") == 1
+    assert "no Whisper model" in done.stderr and "voice-skill model fetch --lang id" in done.stderr
+    real = find_whisper_model()
+    for name in MODEL_FILES:
+        if name != "model.bin":
+            shutil.copy(real / name, tmp_path / name)
+    with open(real / "model.bin", "rb") as whole:
+        (tmp_path / "model.bin").write_bytes(whole.read(1_000_000))  # a cut-off download
+    done = run_cli("answer", "--lang", "id", "--model", str(tmp_path), str(BETIS_SAYA_KRAM))
+    assert done.returncode == 1 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "could not be loaded" in done.stderr and "voice-skill model fetch --lang id" in done.stderr
