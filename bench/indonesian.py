@@ -3,7 +3,11 @@ English talk / silence / noise / music, latency from end of speech to the answer
 and resident memory.
 
     nice -n 10 .venv/bin/python -m bench.indonesian [--sets check,negatives] [--prompt examples|none]
-        [--beam 1] [--errors]
+        [--beam 1] [--errors] [--quiet-minutes 10]
+
+--quiet-minutes N: N minutes of silence, noise, music and English talk (the project's English
+recordings, the babble bed, tests/recordings/id/negatives) through the hands-free loop in
+Indonesian, from idle and faster than real time; every action it takes is a false one.
 
 Latency is measured as the live loop would see it, without waiting in real time: each recording
 is fed chunk by chunk; the answer comes when the voice-activity detector closes the utterance, so
@@ -24,13 +28,15 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from voice_skill import knowledge
-from voice_skill.audio_in import SAMPLE_RATE, file_chunks
+from voice_skill.audio_in import CHUNK_FRAMES, SAMPLE_RATE, file_chunks, read_file
 from voice_skill.conversation import Conversation
+from voice_skill.listen import HandsFree, PrintOnly
 from voice_skill.matcher import UNKNOWN
 from voice_skill.whisper_engine import DecodeOptions, WhisperRecognizer, domain_prompt, find_whisper_model, load_whisper
 
@@ -46,32 +52,43 @@ def rows(sets: list[str]) -> list[dict]:
         return [row for row in csv.DictReader(handle, delimiter="\t") if row["set"] in sets]
 
 
-def hear(recognizer: WhisperRecognizer, conversation: Conversation, path: Path) -> tuple[str, str, float, float]:
-    """(transcript, intent, seconds from end of speech to the answer, compute seconds) for one file."""
+@dataclass
+class Hearing:
+    transcript: str
+    intent: str
+    latency_s: float  # end of speech to the chosen answer (nan: nothing was heard)
+    wait_s: float  # of which: audio time until the detector ended the utterance
+    answer_cpu_s: float  # CPU seconds (all threads) spent from that chunk to the answer
+    busy_s: float  # compute time for the whole file
+
+
+def hear(recognizer: WhisperRecognizer, conversation: Conversation, path: Path) -> Hearing:
+    """One recording through the recogniser at microphone chunk size, timed as described above."""
     chunks = list(file_chunks(path))
     speech_end_s = sum(len(c) for c in chunks) / 2 / SAMPLE_RATE - TAIL_S
     chunks += [bytes(len(chunks[0]))] * round(ROOM_QUIET_S * 10)  # the quiet a room has after a request
     recognizer.reset()
-    fed_s, texts, latency, busy = 0.0, [], None, 0.0
+    fed_s, texts, busy = 0.0, [], 0.0
+    first: tuple[float, float, float] | None = None  # (latency, wait, cpu) of the first answer
     for chunk in chunks:
         fed_s += len(chunk) / 2 / SAMPLE_RATE
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         heard = recognizer.accept(chunk)
         if heard.final and heard.text:
             texts.append(heard.text)
-            intent = conversation.hear(heard.text).match.intent
-            spent = time.perf_counter() - start
-            latency = latency if latency is not None else max(0.0, fed_s - speech_end_s) + spent
+            conversation.hear(heard.text)
+            wait = max(0.0, fed_s - speech_end_s)
+            if first is None:
+                first = (wait + time.perf_counter() - start, wait, time.process_time() - cpu)
         busy += time.perf_counter() - start
     start = time.perf_counter()
-    tail = recognizer.finish()  # end of file: what the detector had not closed yet
+    tail = recognizer.finish()  # anything the detector had not closed by the end of the quiet
     busy += time.perf_counter() - start
     if tail:
         texts.append(tail)
-        latency = latency if latency is not None else max(0.0, fed_s - speech_end_s) + time.perf_counter() - start
     transcript = " ".join(texts)
-    intent = conversation.matcher.match(transcript).intent
-    return transcript, intent, latency if latency is not None else float("nan"), busy
+    latency, wait, cpu = first or (float("nan"),) * 3
+    return Hearing(transcript, conversation.matcher.match(transcript).intent, latency, wait, cpu, busy)
 
 
 def peak_rss_mb() -> float:
@@ -94,6 +111,40 @@ def english_memory() -> float:
     return float(peak)
 
 
+def quiet_stream(rng: np.random.Generator):
+    """An endless stream of sound no one meant for the skill, in random order and level."""
+    english_root = ROOT / "tests" / "recordings"
+    with open(english_root / "manifest.tsv", encoding="utf-8") as handle:
+        english = [english_root / r["path"] for r in csv.DictReader(handle, delimiter="\t")
+                   if r["condition"] == "clean" and r["intent"] == "unknown"]  # talk, not requests
+    pieces = [read_file(RECORDINGS / r["path"]) for r in rows(["negatives"])]
+    pieces.append(read_file(english_root / "babble.wav"))
+    while True:
+        if rng.random() < 0.5:
+            yield read_file(english[rng.integers(len(english))])
+        else:
+            yield pieces[rng.integers(len(pieces))]
+        yield np.zeros(int(SAMPLE_RATE * rng.uniform(0.2, 2.0)), np.int16)
+
+
+def quiet_soak(recognizer: WhisperRecognizer, kb, minutes: float, seed: int = 14) -> tuple[list[str], float]:
+    """(the lines of every action taken, compute seconds) for `minutes` of sound not meant for it."""
+    clock = [0.0]
+    acted: list[str] = []
+    loop = HandsFree(recognizer, Conversation(kb, "id", hands_free=True), PrintOnly(),
+                     emit=lambda line: acted.append(f"{clock[0]:.0f}s {line}"), clock=lambda: clock[0])
+    started, total = time.perf_counter(), minutes * 60
+    for samples in quiet_stream(np.random.default_rng(seed)):
+        gain = 10 ** (np.random.default_rng(int(clock[0])).uniform(-12, 0) / 20)
+        scaled = (samples * gain).astype(np.int16)
+        for offset in range(0, len(scaled), CHUNK_FRAMES):
+            loop.run([scaled[offset:offset + CHUNK_FRAMES].tobytes()])
+            clock[0] += CHUNK_FRAMES / SAMPLE_RATE
+        if clock[0] >= total:
+            break
+    return [line for line in acted if line.split(" ", 1)[1].startswith("heard:")], time.perf_counter() - started
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", default="check,negatives", help="comma-separated: dev, check, negatives")
@@ -101,6 +152,8 @@ def main() -> int:
     parser.add_argument("--beam", type=int, default=1)
     parser.add_argument("--errors", action="store_true", help="list every wrong answer")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--quiet-minutes", type=float, default=0.0,
+                        help="also this much sound not meant for the skill through the hands-free loop")
     args = parser.parse_args()
 
     kb = knowledge.load()
@@ -112,35 +165,45 @@ def main() -> int:
     recognizer = WhisperRecognizer(model, options)
 
     right: dict[str, list[bool]] = defaultdict(list)
-    latencies: list[float] = []
+    timed: list[Hearing] = []
     audio_s = busy_s = 0.0
     for row in rows(args.sets.split(",")):
         path = RECORDINGS / row["path"]
         conversation = Conversation(kb, "id")
-        transcript, intent, latency, busy = hear(recognizer, conversation, path)
+        result = hear(recognizer, conversation, path)
+        transcript, intent = result.transcript, result.intent
         audio_s += sum(len(c) for c in file_chunks(path)) / 2 / SAMPLE_RATE
-        busy_s += busy
+        busy_s += result.busy_s
         if row["set"] == "negatives":
             right["negatives: unknown"].append(intent == UNKNOWN)
         else:
             right[f"{row['set']}: intent"].append(intent == row["intent"])
             if row["intent"] == RELIEF:
                 right[f"{row['set']}: relief recall"].append(intent == RELIEF)
-            if not np.isnan(latency):
-                latencies.append(latency)
+            if not np.isnan(result.latency_s):
+                timed.append(result)
         if args.errors and intent != row["intent"]:
             print(f"  {row['intent']:24} -> {intent:24} {transcript!r} ({row['text'] or row['id']}, {row['voice']})"
                   f"{'  [' + recognizer.last_rejection + ']' if not transcript and recognizer.last_rejection else ''}")
 
     figures = {name: f"{sum(v)}/{len(v)} ({sum(v) / len(v):.1%})" for name, v in right.items()}
-    if latencies:
-        figures["end of speech to answer"] = (f"p50 {np.percentile(latencies, 50) * 1000:.0f} ms, "
-                                              f"p95 {np.percentile(latencies, 95) * 1000:.0f} ms")
+    if timed:
+        def spread(values: list[float]) -> str:
+            return f"p50 {np.percentile(values, 50) * 1000:.0f} ms, p95 {np.percentile(values, 95) * 1000:.0f} ms"
+
+        figures["end of speech to answer"] = spread([t.latency_s for t in timed])
+        figures["  of which endpoint wait"] = spread([t.wait_s for t in timed])
+        figures["  decode to answer, CPU time"] = spread([t.answer_cpu_s for t in timed]) + " (all threads)"
     figures["real-time factor"] = f"{busy_s / audio_s:.3f}"
     figures["load average (1 min) at start, end"] = f"{load_at_start:.1f}, {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     figures["model load"] = f"{load_s:.1f} s"
     figures["resident memory, Indonesian (peak)"] = f"{peak_rss_mb():.0f} MB"
     figures["resident memory, English (peak)"] = f"{english_memory():.0f} MB (Vosk; faster-whisper not loaded)"
+    if args.quiet_minutes:
+        actions, spent = quiet_soak(recognizer, kb, args.quiet_minutes)
+        figures["hands-free, silence/noise/music/English"] = (
+            f"{len(actions)} actions in {args.quiet_minutes:g} min ({spent:.0f} s to run){': ' if actions else ''}"
+            + "; ".join(actions))
     figures["settings"] = f"sets {args.sets}, prompt {args.prompt}, beam {args.beam}"
     for name, value in figures.items():
         print(f"{name:38} {value}")
