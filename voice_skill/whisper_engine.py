@@ -7,7 +7,8 @@ text (with a domain prompt it repeats the prompt: 4 s of silence came out "Berhe
   calls speech is ever decoded, and an utterance ends after ENDPOINT_SILENCE_MS of non-speech.
 - The decoder is steered by a prompt made of the knowledge base's own Indonesian phrasings.
 - What comes back is checked before it counts: a segment Whisper itself thinks is no speech, or
-  decodes with very low probability, or that merely repeats the prompt, is dropped.
+  decodes with very low probability, or that loops, or that repeats the prompt (several of its
+  sentences, or one decoded without real confidence), is dropped.
 The recogniser has the same face as the Vosk one (accept/finish/reset/transcribe), so files and the
 hands-free loop use it unchanged; it gives no partial text, only finished utterances.
 """
@@ -55,6 +56,11 @@ MAX_WORDS_PER_S = 6.0  # faster than anyone speaks: the decoder is looping or in
 TOKENS_PER_S = 8
 MIN_TOKENS = 12
 MAX_REPEATS = 2  # the same sentence more often than this in a row is a loop
+# Talk not meant for the skill (English, in the quiet soak), decoded as Indonesian under the prompt,
+# came out as the prompt's own sentences ("Betis saya kram.", "Berikutnya.": 7 actions in 10 minutes),
+# at an average log-probability of -0.77 to -0.93; the dev requests that came out as prompt sentences
+# were decoded at -0.02 to -0.39. So text made only of prompt sentences must be this sure.
+PROMPT_ECHO_LOGPROB_MIN = -0.5
 
 
 def is_whisper_dir(path: Path) -> bool:
@@ -257,8 +263,9 @@ class WhisperRecognizer(Utterances):
         if len(words) > MAX_WORDS_PER_S * max(seconds, 0.5):
             return "too many words"
         said = _sentences(text)
-        if len(said) >= 2 and all(s in self._prompt_sentences for s in said):
-            return "the prompt repeated"
+        if said and all(s in self._prompt_sentences for s in said):
+            if len(said) >= 2 or segment.avg_logprob < PROMPT_ECHO_LOGPROB_MIN:
+                return "the prompt repeated"
         return ""
 
 
