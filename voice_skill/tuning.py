@@ -115,3 +115,45 @@ ECHO_WORDS_PER_S = 2.0
 ECHO_MIN_WORDS = 4
 # ... this closely (rapidfuzz partial_ratio, 0-100). tests/test_sessions.py holds the cases it must tell apart.
 ECHO_MIN_SIMILARITY = 90
+
+
+# --- Indonesian recogniser (voice_skill/whisper_engine.py): Whisper base behind Silero VAD ---------
+# Measured with `nice -n 10 .venv/bin/python -m bench.indonesian --errors [--sets dev,negatives]`
+# (dev: 44 requests, 17 negatives; check: 68 held-out requests).
+
+# Silero VAD: a window above SPEECH_PROB is speech; once in speech, below SILENCE_PROB is silence.
+# faster-whisper's own defaults; the 17 negatives (silence, noise, music) never reached the decoder.
+SPEECH_PROB = 0.5
+SILENCE_PROB = 0.35
+# This much non-speech after speech ends an utterance: 450 ms p50 of the latency on the check set.
+ENDPOINT_SILENCE_MS = 400
+MIN_SPEECH_MS = 200  # shorter bursts (a click, a cough) are not decoded
+PRE_ROLL_MS = 200  # audio kept from before speech began: the VAD fires a little late
+MAX_UTTERANCE_S = 15.0  # a request is short; longer talk is cut and decoded in pieces
+
+# Whisper's own view of what it decoded, per segment (Whisper's thresholds). On the dev recordings no
+# request had a no-speech probability above 0.3; the log-probability floor is what keeps English talk
+# out (at -1.3 instead, 2 of 17 negatives were taken for requests; no request gained).
+NO_SPEECH_MAX = 0.6
+AVG_LOGPROB_MIN = -1.0
+COMPRESSION_RATIO_MAX = 2.4
+MAX_WORDS_PER_S = 6.0  # faster than anyone speaks: the decoder is looping or inventing
+
+# Whisper can fall into a loop ("Kaki saya kram. Kaki saya kram. ..." for one "kaki saya kram", and
+# "Berikutnya. Berikutnya. ..." for a question about varicose veins): the tokens it may write are
+# capped by the utterance's length, so a loop costs little time, and a loop is not believed.
+TOKENS_PER_S = 8
+MIN_TOKENS = 12
+MAX_REPEATS = 2  # the same sentence more often than this in a row is a loop
+
+# Talk not meant for the skill (English, in the quiet soak), decoded as Indonesian under the prompt,
+# came out as the prompt's own sentences ("Betis saya kram.", "Berikutnya.": 7 actions in 10 minutes),
+# at an average log-probability of -0.77 to -0.93; the dev requests that came out as prompt sentences
+# were decoded at -0.02 to -0.39. So text made only of prompt sentences must be this sure.
+PROMPT_ECHO_LOGPROB_MIN = -0.5
+
+# How many of each intent's example phrasings go into the prompt: Whisper keeps only its last 223
+# prompt tokens, and what comes last steers most, so the relief request and the controls come last.
+PROMPT_EXAMPLES = {"question": 1, "control": 2, "relief": 3}
+# Measured on dev: no prompt 10/44 right (relief 4/12); this prompt 28/44 (12/12); relief and controls
+# only 24/44; greedy vs beam 5: 28/44 vs 30/44, but beam 5 took one English talk piece for a request.

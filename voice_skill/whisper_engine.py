@@ -27,6 +27,10 @@ from voice_skill.errors import SkillError
 from voice_skill.knowledge import KnowledgeBase
 from voice_skill.matcher import CONTROLS, RELIEF, normalize
 from voice_skill.recognizer import PROJECT_MODELS_DIR, Heard, Utterances
+from voice_skill.tuning import (AVG_LOGPROB_MIN, COMPRESSION_RATIO_MAX, ENDPOINT_SILENCE_MS, MAX_REPEATS,
+                                MAX_UTTERANCE_S, MAX_WORDS_PER_S, MIN_SPEECH_MS, MIN_TOKENS, NO_SPEECH_MAX,
+                                PRE_ROLL_MS, PROMPT_ECHO_LOGPROB_MIN, PROMPT_EXAMPLES, SILENCE_PROB, SPEECH_PROB,
+                                TOKENS_PER_S)
 
 WHISPER_MODEL_NAME = "whisper-base"
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt")
@@ -36,31 +40,7 @@ LANGUAGE = "id"
 # Silero VAD, run on 512-sample windows (32 ms at 16 kHz) with 64 samples of context, as it was trained.
 VAD_WINDOW = 512
 VAD_CONTEXT = 64
-SPEECH_PROB = 0.5  # a window above this is speech
-SILENCE_PROB = 0.35  # and below this, once in speech, silence (hysteresis between the two)
-ENDPOINT_SILENCE_MS = 400  # this much non-speech after speech ends an utterance
-MIN_SPEECH_MS = 200  # shorter bursts (a click, a cough) are not decoded
-PRE_ROLL_MS = 200  # audio kept from before speech began: the VAD fires a little late
-MAX_UTTERANCE_S = 15.0  # a request is short; longer talk is cut and decoded in pieces
 
-# Whisper's own view of what it decoded, per segment (Whisper's thresholds). On the dev recordings no
-# request had a no-speech probability above 0.3; the log-probability floor is what keeps English talk
-# out (at -1.3 instead, 2 of 17 negatives were taken for requests; no request gained).
-NO_SPEECH_MAX = 0.6
-AVG_LOGPROB_MIN = -1.0
-COMPRESSION_RATIO_MAX = 2.4
-MAX_WORDS_PER_S = 6.0  # faster than anyone speaks: the decoder is looping or inventing
-# Whisper can fall into a loop ("Kaki saya kram. Kaki saya kram. ..." for one "kaki saya kram", and
-# "Berikutnya. Berikutnya. ..." for a question about varicose veins): the tokens it may write are
-# capped by the utterance's length, so a loop costs little time, and a loop is not believed.
-TOKENS_PER_S = 8
-MIN_TOKENS = 12
-MAX_REPEATS = 2  # the same sentence more often than this in a row is a loop
-# Talk not meant for the skill (English, in the quiet soak), decoded as Indonesian under the prompt,
-# came out as the prompt's own sentences ("Betis saya kram.", "Berikutnya.": 7 actions in 10 minutes),
-# at an average log-probability of -0.77 to -0.93; the dev requests that came out as prompt sentences
-# were decoded at -0.02 to -0.39. So text made only of prompt sentences must be this sure.
-PROMPT_ECHO_LOGPROB_MIN = -0.5
 
 
 def is_whisper_dir(path: Path) -> bool:
@@ -90,11 +70,6 @@ def load_whisper(path: Path):
     except (RuntimeError, ValueError, OSError) as error:
         raise SkillError(f"{path}: the Whisper model could not be loaded ({str(error).splitlines()[0]}); "
                          f"fetch it again: {FETCH_HINT}") from None
-
-
-# How many of each intent's example phrasings go into the prompt: Whisper keeps only its last 223
-# prompt tokens, and what comes last steers most, so the relief request and the controls come last.
-PROMPT_EXAMPLES = {"question": 1, "control": 2, "relief": 3}
 
 
 def domain_prompt(kb: KnowledgeBase, lang: str = LANGUAGE, counts: dict[str, int] = PROMPT_EXAMPLES) -> str:
