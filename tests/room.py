@@ -341,15 +341,30 @@ class VirtualRoom:
             recording.samples = recording.now().copy()
             recording.path.unlink(missing_ok=True)
 
-    def loopback(self, on: bool, latency_ms: int | None = None) -> None:
-        """The device hears itself: the speaker's sound is fed back into the microphone, as in a room."""
+    def loopback(self, on: bool, latency_ms: int | None = None, volume_percent: int | None = None) -> None:
+        """The device hears itself: the speaker's sound is fed back into the microphone, as in a room,
+        after `latency_ms` and at `volume_percent` of its level (PulseAudio's volume, a cubic scale:
+        70% is about -9 dB)."""
         if on and self._loopback_module is None:
             self._loopback_module = self.pactl("load-module", "module-loopback", "source=speaker.monitor",
                                                "sink=micfeed", *([f"latency_msec={latency_ms}"] if latency_ms else []),
                                                "source_dont_move=true", "sink_dont_move=true").strip()
+            if volume_percent is not None:
+                self.pactl("set-sink-input-volume", self._loopback_input(), f"{volume_percent}%")
         elif not on and self._loopback_module is not None:
             self.pactl("unload-module", self._loopback_module)
             self._loopback_module = None
+
+    def _loopback_input(self) -> str:
+        """The loopback's sink input: the one `pactl list sink-inputs` gives its module as owner.
+        (In `list short` the second column is the sink, not the module.)"""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            for block in self.pactl("list", "sink-inputs").split("Sink Input #")[1:]:
+                if f"Owner Module: {self._loopback_module}\n" in block:
+                    return block.split()[0]
+            time.sleep(0.05)
+        raise RoomError(f"the loopback module {self._loopback_module} has no sink input")
 
     # --- the skill ---
 

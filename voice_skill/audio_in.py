@@ -8,6 +8,7 @@ a microphone would deliver: the recogniser sees a file exactly as it would see l
 from __future__ import annotations
 
 import queue
+import time as clock
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +26,12 @@ CHUNK_FRAMES = SAMPLE_RATE * CHUNK_MS // 1000
 def to_pcm16(samples: np.ndarray) -> bytes:
     """Float samples in [-1, 1] to little-endian 16-bit PCM, clipping what overshoots."""
     return (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+
+
+def level(chunk: bytes) -> float:
+    """RMS of 16-bit PCM audio, full scale 1."""
+    samples = np.frombuffer(chunk, dtype="<i2").astype(np.float32) / 32768
+    return float(np.sqrt(np.mean(samples * samples))) if samples.size else 0.0
 
 
 def to_mono(block: np.ndarray) -> np.ndarray:
@@ -86,11 +93,13 @@ def list_devices() -> str:
 class Microphone:
     """Live capture: 16 kHz mono PCM16 chunks from an input device, resampled if it needs to be.
 
-    Use as a context manager and iterate `chunks()`; the audio callback only queues raw blocks,
-    so nothing slow ever runs on the audio thread.
+    Use as a context manager and iterate `chunks()`; the audio callback only queues raw blocks
+    (with when they were captured), so nothing slow ever runs on the audio thread. With an echo
+    canceller, every chunk goes through it, and while the skill's voice may be in the room the
+    chunks handed on are the cancelled ones (otherwise the microphone's own, as without one).
     """
 
-    def __init__(self, device: int | str | None = None) -> None:
+    def __init__(self, device: int | str | None = None, canceller=None) -> None:
         import sounddevice
 
         self._sd = sounddevice
@@ -101,7 +110,8 @@ class Microphone:
         self.device = device
         self.name = info["name"]
         self.rate = self._pick_rate(device, int(info["default_samplerate"]))
-        self._queue: queue.Queue[bytes] = queue.Queue()
+        self.canceller = canceller  # voice_skill.echo.EchoCanceller, or None
+        self._queue: queue.Queue[tuple[bytes, float]] = queue.Queue()
         self._resampler = None if self.rate == SAMPLE_RATE else soxr.ResampleStream(self.rate, SAMPLE_RATE, 1, dtype="float32")
         self._stream = None
 
@@ -131,20 +141,25 @@ class Microphone:
             self._stream = None
 
     def _on_audio(self, data, frames, time, status) -> None:  # runs on PortAudio's thread
-        self._queue.put(bytes(data))
+        delay = time.currentTime - time.inputBufferAdcTime  # PortAudio's timestamps, else the latency
+        delay = delay if 0 < delay < 1 else self._stream.latency + frames / self.rate
+        self._queue.put((bytes(data), clock.monotonic() - delay))
 
     def chunks(self, timeout_s: float = 2.0) -> Iterator[bytes]:
         """Yield chunks until the stream stops; SkillError if the device goes silent (lost)."""
         while True:
             try:
-                data = self._queue.get(timeout=timeout_s)
+                data, captured_at = self._queue.get(timeout=timeout_s)
             except queue.Empty:
                 raise SkillError(f"the microphone '{self.name}' stopped delivering audio") from None
-            if self._resampler is None:
+            if self._resampler is not None:
+                samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768
+                data = to_pcm16(self._resampler.resample_chunk(samples))
+            if self.canceller is None:
                 yield data
             else:
-                samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768
-                yield to_pcm16(self._resampler.resample_chunk(samples))
+                cleaned = self.canceller.process(data, captured_at)
+                yield cleaned if self.canceller.echo_possible(clock.monotonic()) else data
 
 
 def _first_line(error: Exception) -> str:

@@ -96,13 +96,19 @@ def load_model(path: Path):
         raise SkillError(f"{path}: Vosk could not load this model (damaged or not a model)") from None
 
 
-def grammar_phrases(kb: KnowledgeBase, model) -> list[str]:
-    """The phrase list for Vosk's runtime grammar, from the knowledge base, in the model's words."""
+def grammar_phrases(kb: KnowledgeBase, model, intents: Iterable[str] | None = None) -> list[str]:
+    """The phrase list for Vosk's runtime grammar, from the knowledge base, in the model's words.
+
+    All intents and the common words around a request by default; with `intents`, only those
+    intents' phrasings: the narrow grammar heard while the skill speaks, where every extra word is
+    something its own leftover echo could be taken for."""
+    chosen = kb.entries.values() if intents is None else [kb.entries[intent] for intent in intents]
     phrases: list[str] = []
-    for entry in kb.entries.values():
+    for entry in chosen:
         phrases += entry.examples[MODEL_LANGUAGE]
         phrases += entry.keywords[MODEL_LANGUAGE]
-    phrases += kb.vocabularies[MODEL_LANGUAGE].request_words  # "can you tell me ...": heard as said
+    if intents is None:
+        phrases += kb.vocabularies[MODEL_LANGUAGE].request_words  # "can you tell me ...": heard as said
     known: list[str] = []
     for phrase in phrases:
         words = [w for w in _speech_words(phrase) if model.vosk_model_find_word(w) >= 0]

@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 import wave
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import soundfile
@@ -123,6 +123,8 @@ class Speaker:
 
     `say` queues lines and returns at once; `interrupt` cuts off the current line and drops the
     queue; `speaking` is true from the first sample of a line until its last has been played.
+    `on_played`, if set, is handed every block played (silence too), its rate and when it will be
+    heard (time.monotonic()): the echo canceller's reference. It runs on the audio thread.
     """
 
     def __init__(self, synthesizer: Synthesizer, device: int | str | None = None) -> None:
@@ -136,7 +138,8 @@ class Speaker:
         self._idle = threading.Event()
         self._idle.set()
         self.last_sound_at = 0.0  # time.monotonic() of the last block that carried speech
-        rate = synthesizer.output_rate()
+        self.on_played: Callable[[np.ndarray, int, float], None] | None = None
+        self.rate = rate = synthesizer.output_rate()
         # "high" latency (about 35 ms through ALSA's PulseAudio plugin): "low" (8 ms) underran
         # under load and chopped the speech, for a gain nobody would hear.
         try:
@@ -193,3 +196,10 @@ class Speaker:
                 self.last_sound_at = time.monotonic()
             elif self._current is None and not self._pending:
                 self._idle.set()  # a whole silent block after the last sample: really done
+        if self.on_played is not None:
+            self.on_played(out[:, 0], self.rate, time.monotonic() + self._output_delay(time_info))
+
+    def _output_delay(self, time_info) -> float:
+        """How long until this block is heard: PortAudio's timestamps, else the stream's latency."""
+        delay = time_info.outputBufferDacTime - time_info.currentTime
+        return delay if 0 < delay < 1 else self._stream.latency

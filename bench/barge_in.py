@@ -1,0 +1,203 @@
+"""Barge-in: commands heard over the skill's own voice, and its own voice never taken for one.
+
+    nice -n 10 .venv/bin/python -m bench.barge_in [--minutes 30] [--delay-ms 40]
+
+Runs faster than real time, offline: the echo path is simulated (the skill's rendered lines,
+delayed and given a reverberant tail, added to the microphone) and everything after it is the
+skill's own code: the echo canceller (voice_skill.echo) fed the exact samples played, the
+end-of-speech detector, and the while-speaking command decoder and rule (voice_skill.barge_in).
+
+1. Recognition: each command recording (tests/recordings/clean next_*, stop_*, repeat_*, every
+   voice) said 1.5 s into a relief step and into the hint, at +6, 0 and -6 dB speech-to-echo
+   (RMS over the command's speech); also with the raw microphone (no canceller) for comparison.
+2. Time from the command's end to the loop's decision (the speaker then stops within its own
+   output latency, about 35 ms, measured in the room test).
+3. Self-triggers: every line in both languages, looped back with no one talking, for --minutes
+   of the skill's speech (varying the echo level and delay); any command found is one.
+4. Real-time factor of the while-speaking path (canceller + decoder + rule) on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soxr
+
+from voice_skill import knowledge
+from voice_skill.audio_in import SAMPLE_RATE, read_file
+from voice_skill.barge_in import INTERRUPTING, CommandListener
+from voice_skill.echo import EchoCanceller
+from voice_skill.matcher import Matcher
+from voice_skill.recognizer import Recognizer, find_model, grammar_phrases, load_model
+from voice_skill.speech_out import Synthesizer
+
+ROOT = Path(__file__).resolve().parent.parent
+CLEAN = ROOT / "tests" / "recordings" / "clean"
+CHUNK = SAMPLE_RATE // 20  # the microphone delivers 50 ms blocks
+PLAY_BLOCK = 1024  # samples per output callback at the voice's rate (about 46 ms at 22050 Hz)
+OUTPUT_AHEAD_S = 0.1  # the speaker's blocks are handed over this long before they are heard
+ECHO_RMS = 0.05  # the echo's level at the microphone (about -26 dBFS)
+COMMAND_AT_S = 1.5
+SERS_DB = (6, 0, -6)
+
+
+@dataclass
+class Outcome:
+    intent: str | None
+    text: str
+    decided_at: float | None  # seconds into the simulation
+
+
+def echo_path(played16: np.ndarray, delay_s: float, rng: np.random.Generator) -> np.ndarray:
+    """The room: a direct path after `delay_s` and a short decaying tail (about 0.2 s, -12 dB)."""
+    tail_n = int(0.2 * SAMPLE_RATE)
+    tail = rng.standard_normal(tail_n) * np.exp(-np.arange(tail_n) / (0.05 * SAMPLE_RATE))
+    response = np.zeros(int(delay_s * SAMPLE_RATE) + tail_n)
+    start = int(delay_s * SAMPLE_RATE)
+    response[start] = 1.0
+    response[start + 16:] += 0.25 * tail[:len(response) - start - 16] / np.sqrt(np.sum(tail ** 2))
+    return np.convolve(played16, response)[:len(played16)]
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
+
+
+def speech_part(x: np.ndarray) -> np.ndarray:
+    """The samples of 10 ms frames within 30 dB of the loudest: the speech, not its silences."""
+    frames = x[:len(x) // 160 * 160].reshape(-1, 160)
+    levels = np.sqrt((frames ** 2).mean(axis=1))
+    return frames[levels > levels.max() * 10 ** (-30 / 20)].ravel()
+
+
+class Simulation:
+    """One microphone and one speaker on a simulated clock, through the skill's own while-speaking path."""
+
+    def __init__(self, model, kb, cancel: bool = True, gain_control: bool = False) -> None:
+        self.gain_control = gain_control
+        self.matcher = Matcher(kb)
+        self.grammar = grammar_phrases(kb, model, INTERRUPTING)
+        self.model = model
+        self.cancel = cancel
+
+    def run(self, played: np.ndarray, rate: int, mic_extra: np.ndarray, delay_s: float, echo_gain: float,
+            rng: np.random.Generator) -> list[Outcome]:
+        """Play `played` (at `rate`), hear its echo plus `mic_extra` (16 kHz float); every command found."""
+        canceller = EchoCanceller(gain_control=self.gain_control) if self.cancel else None
+        listener = CommandListener(Recognizer(self.model, self.grammar), self.matcher)
+        played16 = soxr.resample(played, rate, SAMPLE_RATE).astype(np.float32)
+        mic = echo_gain * echo_path(played16, delay_s, rng)
+        n = max(len(mic), len(mic_extra))
+        mic = np.pad(mic, (0, n - len(mic))) + np.pad(mic_extra, (0, n - len(mic_extra)))
+        mic += rng.standard_normal(n) * 1e-4  # a quiet room's noise floor
+        pcm = (np.clip(mic, -1, 1) * 32767).astype("<i2")
+        found: list[Outcome] = []
+        handed = 0  # output blocks given to the canceller so far
+        for at in range(0, len(pcm) - CHUNK + 1, CHUNK):
+            now = at / SAMPLE_RATE
+            while canceller is not None and handed * PLAY_BLOCK / rate < now + CHUNK / SAMPLE_RATE + OUTPUT_AHEAD_S:
+                block = played[handed * PLAY_BLOCK:(handed + 1) * PLAY_BLOCK]
+                block = np.pad(block, (0, PLAY_BLOCK - len(block)))
+                canceller.played(block, rate, handed * PLAY_BLOCK / rate)
+                handed += 1
+            chunk = pcm[at:at + CHUNK].tobytes()
+            if canceller is not None:
+                chunk = canceller.process(chunk, now)
+            command = listener.feed(chunk)
+            if command is not None:
+                found.append(Outcome(command.match.intent, command.text, now + CHUNK / SAMPLE_RATE))
+                listener.reset()
+        return found
+
+
+def command_recordings() -> list[tuple[str, Path]]:
+    files = sorted(p for p in CLEAN.glob("*.wav") if p.name.split("_")[0] in ("next", "stop", "repeat"))
+    return [(p.name.split("_")[0], p) for p in files]
+
+
+def recognition(sim: Simulation, lines: list[np.ndarray], rate: int, rng) -> dict:
+    results: dict[int, list[tuple[bool, float | None]]] = {ser: [] for ser in SERS_DB}
+    for intent, path in command_recordings():
+        voice = read_file(path).astype(np.float32) / 32768
+        speech = speech_part(voice)
+        loud = np.flatnonzero(np.abs(voice) > np.abs(voice).max() * 0.03)
+        command_end_in_file = (loud[-1] + 1) / SAMPLE_RATE
+        for line in lines:
+            echo_gain = ECHO_RMS / max(rms(speech_part(line)), 1e-9)
+            for ser in SERS_DB:
+                scale = ECHO_RMS * 10 ** (ser / 20) / rms(speech)
+                extra = np.zeros(int(COMMAND_AT_S * SAMPLE_RATE) + len(voice))
+                extra[int(COMMAND_AT_S * SAMPLE_RATE):] = scale * voice
+                outcomes = sim.run(line, rate, extra, 0.04, echo_gain, rng)
+                ends = COMMAND_AT_S + command_end_in_file
+                hits = [o for o in outcomes if o.intent == intent and o.decided_at >= COMMAND_AT_S]
+                results[ser].append((bool(hits), hits[0].decided_at - ends if hits else None))
+    return results
+
+
+def self_triggers(sim: Simulation, voices: dict[str, Synthesizer], kb, minutes: float, rng) -> tuple[float, list]:
+    """Loop every line back with no one talking until `minutes` of its speech; every command found is one.
+
+    One pass plays all the lines of a language in a shuffled order, 0.4 s apart, through one canceller
+    (as a device would, running on), at an echo level and delay drawn afresh for each pass."""
+    spoken_s, found = 0.0, []
+    while spoken_s < minutes * 60:
+        for lang, voice in voices.items():
+            lines = [voice.render(line) for line in kb.all_lines(lang)]
+            rate = voice.output_rate()
+            gap = np.zeros(int(0.4 * rate), np.float32)
+            order = rng.permutation(len(lines))
+            played = np.concatenate([part for i in order for part in (lines[i], gap)])
+            gain = ECHO_RMS * 10 ** (rng.uniform(-6, 6) / 20) / max(rms(speech_part(played)), 1e-9)
+            found += sim.run(played, rate, np.zeros(0, np.float32), rng.uniform(0.02, 0.08), gain, rng)
+            spoken_s += sum(len(line) for line in lines) / rate
+    return spoken_s, [o.intent for o in found]
+
+
+def summarize(name: str, results: dict) -> None:
+    for ser, rows in results.items():
+        heard = [r for r in rows if r[0]]
+        delays = sorted(r[1] for r in heard)
+        timing = (f"command end to decision p50 {np.percentile(delays, 50) * 1000:.0f} ms, "
+                  f"p90 {np.percentile(delays, 90) * 1000:.0f} ms, max {max(delays) * 1000:.0f} ms") if delays else ""
+        print(f"  {name} {ser:+d} dB: heard {len(heard)}/{len(rows)} ({100 * len(heard) / len(rows):.0f}%)  {timing}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=5.0, help="minutes of its own speech looped back (default 5)")
+    parser.add_argument("--skip-raw", action="store_true", help="skip the no-canceller comparison")
+    args = parser.parse_args()
+    print("command:", shlex.join([sys.executable, *sys.argv]))
+    rng = np.random.default_rng(11)
+    kb = knowledge.load()
+    model = load_model(find_model())
+    voices = {lang: Synthesizer(lang) for lang in knowledge.LANGUAGES}
+    rate = voices["en"].output_rate()
+    steps = [voices["en"].render(kb.lines("cramp_relief", "en")[0]), voices["en"].render(kb.say("relief_hint", "en"))]
+    print(f"{len(command_recordings())} command recordings x {len(steps)} lines (step 1, the hint) "
+          f"x {len(SERS_DB)} speech-to-echo ratios; echo 40 ms, about -26 dBFS")
+    sim = Simulation(model, kb)
+    started = time.process_time()
+    summarize("cancelled", recognition(sim, steps, rate, rng))
+    if not args.skip_raw:
+        summarize("raw mic  ", recognition(Simulation(model, kb, cancel=False), steps, rate, rng))
+    cpu_recognition = time.process_time() - started
+    started, wall = time.process_time(), time.perf_counter()
+    spoken_s, seen = self_triggers(sim, voices, kb, args.minutes, rng)
+    cpu = time.process_time() - started
+    print(f"self-triggers: {len(seen)} in {spoken_s / 60:.1f} min of its own lines (en + id) looped back "
+          f"= {len(seen) / (spoken_s / 3600):.1f} per hour {seen if seen else ''}")
+    print(f"real-time factor of the while-speaking path (CPU s / audio s): {cpu / spoken_s:.3f} "
+          f"(wall {time.perf_counter() - wall:.0f} s, gaps included; recognition part took {cpu_recognition:.0f} CPU s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

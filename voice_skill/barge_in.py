@@ -1,0 +1,75 @@
+"""Hearing a command while the skill speaks ("stop", "next", "repeat" said over its voice).
+
+The microphone's audio has been through the echo canceller (voice_skill.echo), but some of the
+skill's voice always survives it, and its own lines say "next", "repeat" and "stop". So while it
+speaks, a second decoder listens with a narrow grammar (only the phrasings of the intents that may
+interrupt, from the knowledge base), and the rule below takes only a short utterance, every word
+of it heard surely, that matches one of those intents well.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from voice_skill.audio_in import SAMPLE_RATE, level
+from voice_skill.dialogue import RELIEF
+from voice_skill.listen import LEVEL_FLOOR, QuietDetector
+from voice_skill.matcher import Match, Matcher
+from voice_skill.recognizer import UNK, Recognizer
+
+INTERRUPTING = ("stop", "next", "repeat", "help", RELIEF)  # what may cut the skill short
+MAX_COMMAND_WORDS = 6  # longer is talk, not a command (the relief request is the longest)
+COMMAND_CONFIDENCE = 0.8
+MIN_LOUD_S = 0.2  # of sound above the level floor in the utterance
+
+
+def interruption(text: str, match: Match) -> bool:
+    """Is this, heard over the skill's own voice, a command to act on at once?"""
+    words = text.split()
+    return (0 < len(words) <= MAX_COMMAND_WORDS and UNK not in words
+            and match.intent in INTERRUPTING and match.confidence >= COMMAND_CONFIDENCE)
+
+
+@dataclass
+class Command:
+    text: str
+    match: Match
+
+
+class CommandListener:
+    """Feeds echo-cancelled audio to the narrow-grammar decoder; gives a Command once one is heard.
+
+    It acts on Vosk's own endpoint, or sooner: once the level has been quiet for a moment and the
+    words so far already make a command. Only an utterance with MIN_LOUD_S of real sound in it can
+    be one: given the canceller's near-silence, Vosk will still make out a "what" now and then."""
+
+    def __init__(self, recognizer: Recognizer, matcher: Matcher) -> None:
+        self.recognizer = recognizer
+        self.matcher = matcher
+        self.quiet = QuietDetector()
+        self.loud_s = 0.0
+
+    def feed(self, chunk: bytes) -> Command | None:
+        self.quiet.update(chunk)
+        if level(chunk) > LEVEL_FLOOR:
+            self.loud_s += len(chunk) / 2 / SAMPLE_RATE
+        heard = self.recognizer.accept(chunk)
+        if heard.final:
+            return self._judge(heard.text)
+        if heard.text and self.quiet.speech_ended and interruption(heard.text, self.matcher.match(heard.text)):
+            return self._judge(self.recognizer.finish() or heard.text)
+        return None
+
+    def reset(self) -> None:
+        self.recognizer.reset()
+        self._utterance_over()
+
+    def _utterance_over(self) -> None:
+        self.quiet.reset()
+        self.loud_s = 0.0
+
+    def _judge(self, text: str) -> Command | None:
+        match = self.matcher.match(text)
+        loud_enough = self.loud_s >= MIN_LOUD_S
+        self._utterance_over()
+        return Command(text, match) if loud_enough and interruption(text, match) else None
