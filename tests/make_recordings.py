@@ -57,6 +57,8 @@ PIPER = Voice("piper-joe")
 # Others rely on the demo takes, so they are noise-free: the same whatever else is rendered, and
 # Vosk hears them right ("next" with the voice's noise on came out as "max" in some draws).
 PIPER_DEMO = Voice("piper-joe", noise_scale=0.0)
+# The commands in a second voice (one the phrases never use), for the barge-in room tests.
+SECOND_DEMO = Voice("espeak-en-us-f2", "en-us+f2", 160)
 
 # Babble talkers are voices the phrases never use, so the room does not sound like the speaker.
 BABBLE_TALKERS = (
@@ -241,10 +243,13 @@ def clear_outputs(conditions: list[str]) -> None:
 
 
 def make_demo(synth: Synth) -> int:
-    demos = {"my-calf-is-cramping": "my calf is cramping", "next": "next", "stop": "stop"}
+    demos = {"my-calf-is-cramping": "my calf is cramping", "next": "next", "stop": "stop", "repeat": "repeat"}
     for name, text in demos.items():
         write(OUT / "demo" / f"{name}.wav", utterance(synth, text, PIPER_DEMO))
-    return len(demos)
+    commands = [name for name in demos if name != "my-calf-is-cramping"]
+    for name in commands:
+        write(OUT / "demo" / SECOND_DEMO.name / f"{name}.wav", utterance(synth, demos[name], SECOND_DEMO))
+    return len(demos) + len(commands)
 
 
 def main() -> None:
