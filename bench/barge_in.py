@@ -79,8 +79,7 @@ def speech_part(x: np.ndarray) -> np.ndarray:
 class Simulation:
     """One microphone and one speaker on a simulated clock, through the skill's own while-speaking path."""
 
-    def __init__(self, model, kb, cancel: bool = True, gain_control: bool = False) -> None:
-        self.gain_control = gain_control
+    def __init__(self, model, kb, cancel: bool = True) -> None:
         self.matcher = Matcher(kb)
         self.grammar = grammar_phrases(kb, model, INTERRUPTING)
         self.model = model
@@ -89,7 +88,7 @@ class Simulation:
     def run(self, played: np.ndarray, rate: int, mic_extra: np.ndarray, delay_s: float, echo_gain: float,
             rng: np.random.Generator) -> list[Outcome]:
         """Play `played` (at `rate`), hear its echo plus `mic_extra` (16 kHz float); every command found."""
-        canceller = EchoCanceller(gain_control=self.gain_control) if self.cancel else None
+        canceller = EchoCanceller() if self.cancel else None
         listener = CommandListener(Recognizer(self.model, self.grammar), self.matcher)
         played16 = soxr.resample(played, rate, SAMPLE_RATE).astype(np.float32)
         mic = echo_gain * echo_path(played16, delay_s, rng)

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from voice_skill.audio_in import SAMPLE_RATE, level
 from voice_skill.dialogue import RELIEF
-from voice_skill.listen import LEVEL_FLOOR, QuietDetector
 from voice_skill.matcher import Match, Matcher
 from voice_skill.recognizer import UNK, Recognizer
 
@@ -46,12 +45,14 @@ class CommandListener:
     def __init__(self, recognizer: Recognizer, matcher: Matcher) -> None:
         self.recognizer = recognizer
         self.matcher = matcher
+        from voice_skill.listen import LEVEL_FLOOR, QuietDetector  # TEMP until the split
+        self.floor = LEVEL_FLOOR
         self.quiet = QuietDetector()
         self.loud_s = 0.0
 
     def feed(self, chunk: bytes) -> Command | None:
         self.quiet.update(chunk)
-        if level(chunk) > LEVEL_FLOOR:
+        if level(chunk) > self.floor:
             self.loud_s += len(chunk) / 2 / SAMPLE_RATE
         heard = self.recognizer.accept(chunk)
         if heard.final:

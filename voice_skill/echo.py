@@ -1,15 +1,18 @@
-"""Echo cancellation behind the microphone: WebRTC's AEC3 (through livekit), fed what the skill plays.
+"""Echo cancellation behind the microphone: WebRTC's AEC3 (livekit), fed the exact samples played.
 
 A home device's microphone hears its own speaker. The skill owns its output stream, so it knows
-the exact samples it played and when they reached the speaker; the canceller is handed those
-(`played`), lays them on one timeline with the microphone's audio (`process`), and gives WebRTC's
-audio processing each 10 ms of microphone audio together with what was played at that moment.
-AEC3 finds the room's own delay and echo path itself; the timeline only has to put the reference a
-little ahead of its echo, which it does whatever latency the devices report, and it re-anchors when
-either clock drifts from its sample count.
+the samples it played and when they reached the speaker; the speaker hands those to `played`, and
+`process` lays them on one timeline with the microphone's audio and gives AEC3 each 10 ms of
+microphone audio with what was played at that moment. In the virtual room it removes 60 dB and
+more of the skill's voice once it has heard about a second of it.
 
-Gain control stays on: measured before this was built (issue 11), with it off WebRTC's echo
-suppressor also took the commands said over the skill's voice.
+Chosen by measurement (the room's own recordings replayed through each; numbers in the barge-in
+note): Speex's linear canceller (libspeexdsp) removed only 10-15 dB here and let the skill's own
+"next step" and "stop" through; Speex first and AEC3 after, handing on Speex's output where a person
+spoke, kept more of their words but also more echo ("stop" heard as "done"). AEC3's suppressor does
+cut the weak start of a word said over loud echo ("stop" may come out as "up"), which is the limit
+of what is heard while it speaks. Its gain control stays off: with it, Vosk heard "what" in the
+boosted near-silence (266 self-triggers an hour in bench/barge_in.py).
 """
 
 from __future__ import annotations
@@ -33,8 +36,19 @@ LAG_SEARCH_S = (-0.2, 0.5)  # where the echo may be, relative to the timestamps
 LAG_WINDOW_S = 1.5  # microphone audio correlated each time
 LAG_EVERY_S = 0.5
 LAG_MIN_CORRELATION = 0.3  # a weaker peak is no evidence of where the echo is
-LAG_CHANGE_S = 0.025  # a smaller change of the estimate is left alone (each change costs AEC3 some adapting)
-DRIFT_S = 0.03  # a clock this far from its sample count is re-anchored
+# Each change costs AEC3 some re-adapting (and the canceller SETTLE_AGAIN_S of silence), and AEC3 copes
+# with its reference 10 to 90 ms ahead: a change within LAG_CHANGE_S of ECHO_BEHIND_S is left alone,
+# and a larger one must be measured twice running (within LAG_AGREE_S): at the start of a line, with
+# little played sound in the window, the correlation's peak wanders.
+LAG_CHANGE_S = 0.035
+LAG_AGREE_S = 0.01
+# A clock this far from its sample count is re-anchored (a stream restarted, blocks were lost). Less is
+# callback jitter (seen here: 30 ms) or slow drift, which the lag measurement follows without a jump.
+DRIFT_S = 0.2
+# While AEC3 learns the room (its first speech) or re-learns it (the lag moved), it lets echo through:
+# for that long of played sound, the canceller hands on silence instead.
+SETTLE_FIRST_S = 1.5
+SETTLE_AGAIN_S = 0.8
 KEEP_S = 2.5  # reference older than this behind the microphone is dropped
 ECHO_TAIL_S = 0.5  # after the last sound heard from the speaker, the room may still carry it
 SOUND_LEVEL = 1e-4  # RMS of a played block that counts as sound (the skill's speech is far above)
@@ -44,14 +58,13 @@ class EchoCanceller:
     """Removes the skill's own voice from the microphone's audio. Thread-safe between one speaker
     thread (`played`) and one microphone consumer (`process`)."""
 
-    def __init__(self, noise_suppression: bool = False, gain_control: bool = False) -> None:
+    def __init__(self) -> None:
         try:
             from livekit import rtc
         except ImportError as error:
             raise SkillError(f"echo cancellation is not available ({error})") from None
         self._rtc = rtc
-        self._apm = rtc.AudioProcessingModule(echo_cancellation=True, noise_suppression=noise_suppression,
-                                              high_pass_filter=True, auto_gain_control=gain_control)
+        self._apm = rtc.AudioProcessingModule(echo_cancellation=True, high_pass_filter=True)
         self._lock = threading.Lock()
         self._incoming: collections.deque[tuple[np.ndarray, int, float]] = collections.deque()
         self._resampler: soxr.ResampleStream | None = None  # the played audio to 16 kHz
@@ -65,6 +78,8 @@ class EchoCanceller:
         self._mic_history = np.zeros(0, dtype=np.int16)  # the last LAG_WINDOW_S of it, for the lag
         self._since_lag = 0
         self.lag_s = 0.0  # the echo's delay behind the timestamps, as last measured
+        self._new_lag: float | None = None  # a different lag measured once, not yet confirmed
+        self._settling = int(SETTLE_FIRST_S * SAMPLE_RATE)  # samples of played sound still to learn from
         self.last_sound_at = float("-inf")  # when the last played block carrying sound was heard
 
     # --- the speaker's side (its audio thread: only queue) ---
@@ -108,6 +123,9 @@ class EchoCanceller:
         self._apm.set_stream_delay_ms(int(ECHO_BEHIND_S * 1000))
         near = self._rtc.AudioFrame(bytearray(frame.astype("<i2").tobytes()), SAMPLE_RATE, 1, FRAME)
         self._apm.process_stream(near)
+        if self._settling > 0 and reference.any():  # still learning the room: its output can't be trusted
+            self._settling -= FRAME
+            return bytes(2 * FRAME)
         return bytes(near.data.cast("B"))
 
     # --- the echo's delay ---
@@ -121,8 +139,13 @@ class EchoCanceller:
             return
         self._since_lag = 0
         lag = self._measure_lag(self._mic_next + len(mic) - window)
-        if lag is not None and abs(lag - self.lag_s) > LAG_CHANGE_S:
-            self.lag_s = lag
+        if lag is None or abs(lag - self.lag_s) <= LAG_CHANGE_S:
+            self._new_lag = None
+        elif self._new_lag is not None and abs(lag - self._new_lag) <= LAG_AGREE_S:
+            self.lag_s, self._new_lag = lag, None  # measured twice running: the echo really moved
+            self._settling = max(self._settling, int(SETTLE_AGAIN_S * SAMPLE_RATE))
+        else:
+            self._new_lag = lag
 
     def _measure_lag(self, mic_start: int) -> float | None:
         """Where in LAG_SEARCH_S the played audio best explains the microphone's; None if nowhere."""
