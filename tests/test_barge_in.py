@@ -1,10 +1,14 @@
-"""What may cut the skill short while it speaks: the rule (text in, no audio) and the narrow grammar."""
+"""What may cut the skill short while it speaks: the rule (text in, no audio), what the loop does with
+a command heard then, and the narrow grammar the second decoder listens with."""
 
 from __future__ import annotations
 
 import pytest
 
-from voice_skill.barge_in import INTERRUPTING, interruption
+from voice_skill.barge_in import Command
+from voice_skill.conversation import Conversation
+from voice_skill.for_us import INTERRUPTING, interrupts
+from voice_skill.listen import HandsFree
 from voice_skill.matcher import Matcher
 
 
@@ -16,7 +20,7 @@ def matcher(kb) -> Matcher:
 @pytest.mark.parametrize("text", ["stop", "next", "next step", "repeat that", "say that again", "be quiet",
                                   "cancel", "continue", "my calf is cramping"])
 def test_a_short_clear_command_interrupts(matcher, text):
-    assert interruption(text, matcher.match(text))
+    assert interrupts(text, matcher.match(text), matcher)
 
 
 @pytest.mark.parametrize("text", [
@@ -25,10 +29,11 @@ def test_a_short_clear_command_interrupts(matcher, text):
     "say next for the next step repeat to hear it again or stop",  # its own hint, heard whole
     "what causes calf cramps",  # a question: it waits for a gap
     "how do i prevent them",
+    "ow",  # one of the relief request's phrasings, but naming no calf and no cramp
     "",
 ])
 def test_anything_else_heard_over_its_voice_does_not(matcher, text):
-    assert not interruption(text, matcher.match(text))
+    assert not interrupts(text, matcher.match(text), matcher)
 
 
 def test_the_grammar_while_speaking_holds_only_the_interrupting_intents(kb):
@@ -40,3 +45,102 @@ def test_the_grammar_while_speaking_holds_only_the_interrupting_intents(kb):
     assert {"stop", "next", "repeat", "help", "my calf is cramping", UNK} <= narrow
     assert narrow < full
     assert not any("prevent" in phrase or "dehydrat" in phrase for phrase in narrow)
+
+
+class Speaking:
+    """The speaker as the loop sees it while a line plays: it records what it is told."""
+
+    def __init__(self) -> None:
+        self.speaking, self.last_sound_at = True, 0.0
+        self.said: list[str] = []
+        self.interrupted = 0
+
+    def say(self, lines) -> None:
+        self.said += list(lines)
+
+    def interrupt(self) -> None:
+        self.interrupted += 1
+        self.speaking = False
+
+
+class Hears:
+    """The command decoder as the loop sees it: gives one command on the chunk it is told to."""
+
+    def __init__(self, command: Command | None) -> None:
+        self.command = command
+
+    def feed(self, chunk: bytes) -> Command | None:
+        command, self.command = self.command, None
+        return command
+
+    def reset(self) -> None:
+        pass
+
+
+def walking_the_steps(kb, heard: Command | None, barge_in: bool = True) -> tuple[HandsFree, Speaking]:
+    speaker = Speaking()
+    loop = HandsFree(recognizer=None, conversation=Conversation(kb, hands_free=True), speaker=speaker,
+                     emit=lambda _: None, clock=lambda: 0.0, commands=Hears(heard) if barge_in else None)
+    loop.conversation.hear("my calf is cramping")  # step 1 is being spoken
+    return loop, speaker
+
+
+def test_stop_heard_while_speaking_cuts_it_off_and_says_nothing(kb, matcher):
+    loop, speaker = walking_the_steps(kb, Command("stop", matcher.match("stop")))
+    loop.feed(bytes(1600))
+    assert speaker.interrupted == 1 and speaker.said == []
+    assert not loop.conversation.dialogue.active
+
+
+@pytest.mark.parametrize("command, step", [("next", 1), ("repeat", 0)])
+def test_next_or_repeat_heard_while_speaking_cut_the_line_and_go_on(kb, matcher, command, step):
+    loop, speaker = walking_the_steps(kb, Command(command, matcher.match(command)))
+    loop.feed(bytes(1600))
+    assert speaker.interrupted == 1
+    assert speaker.said == [kb.lines("cramp_relief", "en")[step]]
+
+
+def test_without_barge_in_it_is_deaf_while_speaking(kb, matcher):
+    loop, speaker = walking_the_steps(kb, Command("stop", matcher.match("stop")), barge_in=False)
+    loop.feed(bytes(1600))
+    assert speaker.interrupted == 0 and speaker.said == []
+    assert loop.conversation.dialogue.step == 0
+
+
+class Args:
+    no_barge_in = False
+
+
+class Played:
+    on_played = None
+
+
+def test_no_barge_in_means_no_canceller(capsys):
+    from voice_skill.listen import open_canceller
+
+    args = Args()
+    args.no_barge_in = True
+    assert open_canceller(args, Played()) is None
+    assert capsys.readouterr().err == ""
+
+
+def test_a_canceller_that_cannot_run_is_one_line_and_the_deaf_loop(monkeypatch, capsys):
+    from voice_skill import listen
+    from voice_skill.errors import SkillError
+
+    def unavailable():
+        raise SkillError("echo cancellation is not available (no livekit)")
+
+    monkeypatch.setattr(listen, "EchoCanceller", unavailable)
+    speaker = Played()
+    assert listen.open_canceller(Args(), speaker) is None and speaker.on_played is None
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "not listening while speaking" in error
+
+
+def test_the_canceller_is_fed_what_the_speaker_plays():
+    from voice_skill.listen import open_canceller
+
+    speaker = Played()
+    canceller = open_canceller(Args(), speaker)
+    assert canceller is not None and speaker.on_played == canceller.played

@@ -3,8 +3,7 @@
 The microphone's audio has been through the echo canceller (voice_skill.echo), but some of the
 skill's voice always survives it, and its own lines say "next", "repeat" and "stop". So while it
 speaks, a second decoder listens with a narrow grammar (only the phrasings of the intents that may
-interrupt, from the knowledge base), and the rule below takes only a short utterance, every word
-of it heard surely, that matches one of those intents well.
+interrupt, from the knowledge base), and only what voice_skill.for_us.interrupts accepts is acted on.
 """
 
 from __future__ import annotations
@@ -12,21 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from voice_skill.audio_in import SAMPLE_RATE, level
-from voice_skill.dialogue import RELIEF
+from voice_skill.endpoint import LEVEL_FLOOR, QuietDetector
+from voice_skill.for_us import interrupts
 from voice_skill.matcher import Match, Matcher
-from voice_skill.recognizer import UNK, Recognizer
+from voice_skill.recognizer import Recognizer
 
-INTERRUPTING = ("stop", "next", "repeat", "help", RELIEF)  # what may cut the skill short
-MAX_COMMAND_WORDS = 6  # longer is talk, not a command (the relief request is the longest)
-COMMAND_CONFIDENCE = 0.8
-MIN_LOUD_S = 0.2  # of sound above the level floor in the utterance
-
-
-def interruption(text: str, match: Match) -> bool:
-    """Is this, heard over the skill's own voice, a command to act on at once?"""
-    words = text.split()
-    return (0 < len(words) <= MAX_COMMAND_WORDS and UNK not in words
-            and match.intent in INTERRUPTING and match.confidence >= COMMAND_CONFIDENCE)
+MIN_LOUD_S = 0.2  # of sound above the level floor in an utterance, for it to be a command
 
 
 @dataclass
@@ -45,19 +35,17 @@ class CommandListener:
     def __init__(self, recognizer: Recognizer, matcher: Matcher) -> None:
         self.recognizer = recognizer
         self.matcher = matcher
-        from voice_skill.listen import LEVEL_FLOOR, QuietDetector  # TEMP until the split
-        self.floor = LEVEL_FLOOR
         self.quiet = QuietDetector()
         self.loud_s = 0.0
 
     def feed(self, chunk: bytes) -> Command | None:
         self.quiet.update(chunk)
-        if level(chunk) > self.floor:
+        if level(chunk) > LEVEL_FLOOR:
             self.loud_s += len(chunk) / 2 / SAMPLE_RATE
         heard = self.recognizer.accept(chunk)
         if heard.final:
             return self._judge(heard.text)
-        if heard.text and self.quiet.speech_ended and interruption(heard.text, self.matcher.match(heard.text)):
+        if heard.text and self.quiet.speech_ended and interrupts(heard.text, self.matcher.match(heard.text), self.matcher):
             return self._judge(self.recognizer.finish() or heard.text)
         return None
 
@@ -73,4 +61,4 @@ class CommandListener:
         match = self.matcher.match(text)
         loud_enough = self.loud_s >= MIN_LOUD_S
         self._utterance_over()
-        return Command(text, match) if loud_enough and interruption(text, match) else None
+        return Command(text, match) if loud_enough and interrupts(text, match, self.matcher) else None

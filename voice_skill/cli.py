@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--output-device", help="speaker: a device number or name")
     listen.add_argument("--demo", type=Path, metavar="FILE",
                         help="no microphone: hear this recording instead, and answer it")
+    listen.add_argument("--no-barge-in", action="store_true",
+                        help="do not listen while speaking (no echo cancellation; stop/next wait for a gap)")
     _add_recognition(listen)
 
     commands.add_parser("voices", help="list the text-to-speech voices")

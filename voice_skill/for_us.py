@@ -16,8 +16,10 @@ from voice_skill.recognizer import UNK
 # From idle a weaker match is more likely overheard talk than a request. One word Vosk was unsure of
 # may pass among enough sure ones: in noise a real request often has one ("the cramp [unk] passed but
 # my leg aches"); overheard talk forced onto the grammar has more. (The numbers, measured: tuning.py.)
-from voice_skill.tuning import (HELP_CONFIDENCE, MAX_REQUEST_WORDS, MAX_UNSURE_WORDS, MIN_SURE_WORDS,
-                                QUESTION_CONFIDENCE, START_CONFIDENCE)
+from voice_skill.tuning import (COMMAND_CONFIDENCE, HELP_CONFIDENCE, MAX_COMMAND_WORDS, MAX_REQUEST_WORDS,
+                                MAX_UNSURE_WORDS, MIN_SURE_WORDS, QUESTION_CONFIDENCE, START_CONFIDENCE)
+
+INTERRUPTING = ("stop", "next", "repeat", "help", RELIEF)  # what may cut the skill short while it speaks
 
 
 class Understanding(Protocol):
@@ -84,3 +86,16 @@ def mostly_sure(text: str) -> bool:
         return True
     return (unsure <= MAX_UNSURE_WORDS and len(words) - unsure >= MIN_SURE_WORDS
             and words[-1] != UNK)
+
+
+def interrupts(text: str, match: Match, matcher: Understanding) -> bool:
+    """Heard over the skill's own voice (what the echo canceller left of it), is this a command to
+    act on at once? A short utterance, every word of it heard surely, matching one of INTERRUPTING
+    well; the relief request must also name the calf or the cramp ("ow", one of its phrasings, is
+    too easily made of leftover echo)."""
+    words = text.split()
+    if not 0 < len(words) <= MAX_COMMAND_WORDS or UNK in words:
+        return False
+    if match.intent not in INTERRUPTING or match.confidence < COMMAND_CONFIDENCE:
+        return False
+    return match.intent != RELIEF or matcher.mentions(text).complaint

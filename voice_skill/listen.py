@@ -5,9 +5,11 @@ Three things make it usable mid-cramp:
   doesn't. Once voice_skill.endpoint says the speaker has stopped and the words so far are already
   meant for the skill, it ends the utterance itself and answers. Every line was rendered before
   anyone asked, so the first sound follows at once.
-- Never hearing itself. A home device's microphone hears its own speaker, and the skill's lines
-  contain "next" and "stop". While it speaks, and for a short echo tail after, the microphone's
-  audio is dropped and the decoder is reset, so its own voice can never trigger it.
+- Interrupting it, and never hearing itself. A home device's microphone hears its own speaker, and
+  the skill's lines contain "next" and "stop". While it speaks (and for a short echo tail after),
+  the main decoder hears nothing; the microphone's audio, its own voice taken out by the echo
+  canceller (voice_skill.echo), goes to a second decoder that listens only for what may interrupt
+  (voice_skill.barge_in). With --no-barge-in, or no canceller, it is deaf while it speaks.
 - Rare false triggers. With no wake word it overhears the whole room, so from idle only a clear
   request starts it (the rules are in voice_skill.for_us), and other speech is ignored without a word.
 """
@@ -26,10 +28,12 @@ from typing import Protocol
 
 from voice_skill import knowledge
 from voice_skill.audio_in import CHUNK_MS, Microphone, file_chunks
+from voice_skill.barge_in import CommandListener
 from voice_skill.conversation import Conversation, Exchange
+from voice_skill.echo import EchoCanceller
 from voice_skill.endpoint import QuietDetector
 from voice_skill.errors import SkillError
-from voice_skill.for_us import understand
+from voice_skill.for_us import INTERRUPTING, understand
 from voice_skill.matcher import Match
 from voice_skill.recognizer import Utterances, open_recognizer
 from voice_skill.tuning import ECHO_TAIL_S  # after our own last sound, the room (and loopback) may still carry it
@@ -60,6 +64,7 @@ class HandsFree:
     speaker: SpeakerLike
     emit: Callable[[str], None] = print
     clock: Callable[[], float] = time.monotonic
+    commands: CommandListener | None = None  # hears stop/next/... while it speaks; None: deaf then
 
     def __post_init__(self) -> None:
         self.quiet = QuietDetector()
@@ -69,7 +74,8 @@ class HandsFree:
     def feed(self, chunk: bytes) -> Exchange | None:
         if self.speaker.speaking or self.clock() - self.speaker.last_sound_at < ECHO_TAIL_S:
             self._deaf = True
-            return None
+            command = self.commands.feed(chunk) if self.commands is not None else None
+            return None if command is None else self._act(command.text, command.match)
         if self._deaf:  # our voice has died away: forget anything the decoder made of it
             self._deaf = False
             self._restart()
@@ -94,6 +100,11 @@ class HandsFree:
         if understood is None and not self.conversation.dialogue.active:
             return None  # overheard talk
         text, match = understood or (heard, self.conversation.matcher.match(heard))
+        return self._act(text, match, heard)
+
+    def _act(self, text: str, match: Match, heard: str | None = None) -> Exchange | None:
+        """Take what was said to the dialogue, and speak its reply (cutting off what is being said)."""
+        heard = text if heard is None else heard
         exchange = self.conversation.hear(text, at=self.clock(), match=match)
         reply = exchange.reply
         if reply.ignored:
@@ -111,6 +122,8 @@ class HandsFree:
     def _restart(self) -> None:
         self.recognizer.reset()
         self.quiet.reset()
+        if self.commands is not None:
+            self.commands.reset()
 
     def run(self, chunks: Iterable[bytes]) -> None:
         """Feed a stream; an error in one turn is reported and the loop goes on."""
@@ -161,18 +174,35 @@ def open_speaker(args, kb: knowledge.KnowledgeBase) -> SpeakerLike:
         return PrintOnly()
 
 
+def open_canceller(args, speaker: SpeakerLike) -> EchoCanceller | None:
+    """The echo canceller, fed what the speaker plays; None (with a one-line notice if it was wanted
+    and cannot run) means today's deaf-while-speaking loop."""
+    if args.no_barge_in or not hasattr(speaker, "on_played"):
+        return None
+    try:
+        canceller = EchoCanceller()
+    except SkillError as error:
+        print(f"voice-skill: {error}; not listening while speaking", file=sys.stderr, flush=True)
+        return None
+    speaker.on_played = canceller.played
+    return canceller
+
+
 def run(args) -> int:
     signal.signal(signal.SIGINT, _on_ctrl_c)
     kb = knowledge.load(args.responses)
     recognizer = open_recognizer(args.lang, None if args.free else kb, args.model)
     speaker = open_speaker(args, kb)
-    loop = HandsFree(recognizer, Conversation(kb, args.lang, hands_free=True), speaker,
-                     emit=lambda line: print(line, flush=True))
+    conversation = Conversation(kb, args.lang, hands_free=True)
+    canceller = None if args.demo else open_canceller(args, speaker)
+    commands = None if canceller is None else CommandListener(
+        Recognizer(model, grammar_phrases(kb, model, INTERRUPTING)), conversation.matcher)
+    loop = HandsFree(recognizer, conversation, speaker, emit=lambda line: print(line, flush=True), commands=commands)
     try:
         if args.demo:
             return _demo(loop, speaker, args.demo)
         try:
-            microphone = Microphone(_device(args.input_device))
+            microphone = Microphone(_device(args.input_device), canceller)
         except SkillError as error:
             if args.input_device is not None:
                 raise
@@ -209,7 +239,7 @@ def _listen_forever(loop: HandsFree, microphone: Microphone, args) -> None:
             print(f"voice-skill: {error}; retrying", file=sys.stderr, flush=True)
             time.sleep(MIC_RETRY_S)
             try:
-                microphone = Microphone(_device(args.input_device))
+                microphone = Microphone(_device(args.input_device), microphone.canceller)
             except SkillError:
                 pass
 
