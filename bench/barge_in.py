@@ -125,7 +125,7 @@ def command_recordings() -> list[tuple[str, Path]]:
 def recognition(sim: Simulation, lines: list[np.ndarray], primer: np.ndarray, rate: int, rng) -> dict:
     """Each command said COMMAND_AT_S into each line, at each speech-to-echo ratio. The line follows
     `primer` (0.4 s apart): a device that has spoken before, its canceller past its first 1.5 s."""
-    results: dict[int, list[tuple[bool, float | None]]] = {ser: [] for ser in SERS_DB}
+    results: dict[int, list[tuple[str, bool, float | None]]] = {ser: [] for ser in SERS_DB}
     gap = np.zeros(int(0.4 * rate), np.float32)
     for intent, path in command_recordings():
         voice = read_file(path).astype(np.float32) / 32768
@@ -143,7 +143,7 @@ def recognition(sim: Simulation, lines: list[np.ndarray], primer: np.ndarray, ra
                 outcomes = sim.run(played, rate, extra, 0.04, echo_gain, rng)
                 ends = said_at + command_end_in_file
                 hits = [o for o in outcomes if o.intent == intent and o.decided_at >= said_at]
-                results[ser].append((bool(hits), hits[0].decided_at - ends if hits else None))
+                results[ser].append((intent, bool(hits), hits[0].decided_at - ends if hits else None))
     return results
 
 
@@ -168,16 +168,18 @@ def self_triggers(sim: Simulation, voices: dict[str, Synthesizer], kb, minutes: 
 
 def summarize(name: str, results: dict) -> None:
     for ser, rows in results.items():
-        heard = [r for r in rows if r[0]]
-        delays = sorted(r[1] for r in heard)
+        heard = [r for r in rows if r[1]]
+        delays = sorted(r[2] for r in heard)
+        by_intent = " ".join(f"{intent} {sum(r[1] for r in rows if r[0] == intent)}/{sum(r[0] == intent for r in rows)}"
+                             for intent in sorted({r[0] for r in rows}))
         timing = (f"command end to decision p50 {np.percentile(delays, 50) * 1000:.0f} ms, "
                   f"p90 {np.percentile(delays, 90) * 1000:.0f} ms, max {max(delays) * 1000:.0f} ms") if delays else ""
-        print(f"  {name} {ser:+d} dB: heard {len(heard)}/{len(rows)} ({100 * len(heard) / len(rows):.0f}%)  {timing}")
+        print(f"  {name} {ser:+d} dB: heard {len(heard)}/{len(rows)} ({100 * len(heard) / len(rows):.0f}%; {by_intent})  {timing}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=5.0, help="minutes of its own speech looped back (default 5)")
+    parser.add_argument("--minutes", type=float, default=5.0, help="minutes of its own speech looped back (default 5; 0: none)")
     parser.add_argument("--skip-raw", action="store_true", help="skip the no-canceller comparison")
     args = parser.parse_args()
     print("command:", shlex.join([sys.executable, *sys.argv]))
@@ -196,6 +198,8 @@ def main() -> int:
     if not args.skip_raw:
         summarize("raw mic  ", recognition(Simulation(model, kb, cancel=False), steps, primer, rate, rng))
     cpu_recognition = time.process_time() - started
+    if args.minutes <= 0:
+        return 0
     started, wall = time.process_time(), time.perf_counter()
     spoken_s, seen = self_triggers(sim, voices, kb, args.minutes, rng)
     cpu = time.process_time() - started
