@@ -15,9 +15,7 @@ from voice_skill.endpoint import LEVEL_FLOOR, QuietDetector
 from voice_skill.for_us import interrupts
 from voice_skill.matcher import Match, Matcher
 from voice_skill.recognizer import Recognizer
-
-MIN_LOUD_S = 0.2  # of sound above the level floor in an utterance, for it to be a command
-
+from voice_skill.tuning import MIN_LOUD_S  # of sound above the level floor in an utterance, for it to be a command
 
 @dataclass
 class Command:
