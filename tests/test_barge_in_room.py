@@ -124,7 +124,7 @@ def test_next_said_over_step_1_brings_step_2_at_once(room, kb, step_audio, voice
     command = VOICES[voice] / "next.wav"
     samples, lines = command_over_step_1(room, kb, command)
     heard = [line for line in lines if line.startswith("heard:")]
-    assert len(heard) == 2 and "[next " in heard[1], lines
+    assert len(heard) == 2 and "[next " in heard[1], (lines, room.errors()[-12:])
     assert f"say: {kb.lines('cramp_relief', 'en')[1]}" in lines, lines
     ended = command_end(samples, command)
     step_2 = ended + find(step_audio[1], samples[int(ended * RATE):])
