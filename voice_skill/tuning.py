@@ -157,6 +157,7 @@ PROMPT_ECHO_LOGPROB_MIN = -0.5
 PROMPT_EXAMPLES = {"question": 1, "control": 2, "relief": 3}
 # Measured on dev: no prompt 10/44 right (relief 4/12); this prompt 28/44 (12/12); relief and controls
 # only 24/44; greedy vs beam 5: 28/44 vs 30/44, but beam 5 took one English talk piece for a request.
+
 # --- barge-in: commands heard while the skill speaks (voice_skill/for_us.py, voice_skill/barge_in.py) --
 
 # nice -n 10 .venv/bin/python -m bench.barge_in (the skill's lines looped back through the echo
