@@ -109,6 +109,7 @@ def test_without_barge_in_it_is_deaf_while_speaking(kb, matcher):
 
 class Args:
     no_barge_in = False
+    lang = "en"
 
 
 class Played:
@@ -144,3 +145,12 @@ def test_the_canceller_is_fed_what_the_speaker_plays():
     speaker = Played()
     canceller = open_canceller(Args(), speaker)
     assert canceller is not None and speaker.on_played == canceller.played
+
+
+def test_indonesian_speech_is_not_listened_to_while_speaking_yet(capsys):
+    from voice_skill.listen import open_canceller
+
+    args = Args()
+    args.lang = "id"
+    assert open_canceller(args, Played()) is None
+    assert capsys.readouterr().err.count("\n") == 1

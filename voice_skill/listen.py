@@ -35,7 +35,8 @@ from voice_skill.endpoint import QuietDetector
 from voice_skill.errors import SkillError
 from voice_skill.for_us import INTERRUPTING, understand
 from voice_skill.matcher import Match
-from voice_skill.recognizer import Utterances, open_recognizer
+from voice_skill.recognizer import (ENGINES, Recognizer, Utterances, find_model, grammar_phrases, load_model,
+                                    open_recognizer)
 from voice_skill.tuning import ECHO_TAIL_S  # after our own last sound, the room (and loopback) may still carry it
 
 DEMO_RECORDING = Path(__file__).resolve().parent / "data" / "demo-my-calf-is-cramping.wav"
@@ -179,6 +180,10 @@ def open_canceller(args, speaker: SpeakerLike) -> EchoCanceller | None:
     and cannot run) means today's deaf-while-speaking loop."""
     if args.no_barge_in or not hasattr(speaker, "on_played"):
         return None
+    if ENGINES[args.lang] != "vosk":  # the command decoder is Vosk's, with the English grammar
+        print(f"voice-skill: listening while speaking is not available for '{args.lang}' yet",
+              file=sys.stderr, flush=True)
+        return None
     try:
         canceller = EchoCanceller()
     except SkillError as error:
@@ -188,6 +193,12 @@ def open_canceller(args, speaker: SpeakerLike) -> EchoCanceller | None:
     return canceller
 
 
+def open_commands(kb: knowledge.KnowledgeBase, model_path: Path | None, conversation: Conversation) -> CommandListener:
+    """The second decoder, heard while the skill speaks: Vosk with only what may interrupt it."""
+    model = load_model(find_model(model_path))
+    return CommandListener(Recognizer(model, grammar_phrases(kb, model, INTERRUPTING)), conversation.matcher)
+
+
 def run(args) -> int:
     signal.signal(signal.SIGINT, _on_ctrl_c)
     kb = knowledge.load(args.responses)
@@ -195,8 +206,7 @@ def run(args) -> int:
     speaker = open_speaker(args, kb)
     conversation = Conversation(kb, args.lang, hands_free=True)
     canceller = None if args.demo else open_canceller(args, speaker)
-    commands = None if canceller is None else CommandListener(
-        Recognizer(model, grammar_phrases(kb, model, INTERRUPTING)), conversation.matcher)
+    commands = None if canceller is None else open_commands(kb, args.model, conversation)
     loop = HandsFree(recognizer, conversation, speaker, emit=lambda line: print(line, flush=True), commands=commands)
     try:
         if args.demo:
