@@ -35,8 +35,7 @@ from voice_skill.endpoint import QuietDetector
 from voice_skill.errors import SkillError
 from voice_skill.for_us import INTERRUPTING, understand
 from voice_skill.matcher import Match
-from voice_skill.recognizer import (ENGINES, Recognizer, Utterances, find_model, grammar_phrases, load_model,
-                                    open_recognizer)
+from voice_skill.recognizer import ENGINES, Recognizer, Utterances, grammar_phrases, open_recognizer
 from voice_skill.tuning import ECHO_TAIL_S  # after our own last sound, the room (and loopback) may still carry it
 
 DEMO_RECORDING = Path(__file__).resolve().parent / "data" / "demo-my-calf-is-cramping.wav"
@@ -193,9 +192,10 @@ def open_canceller(args, speaker: SpeakerLike) -> EchoCanceller | None:
     return canceller
 
 
-def open_commands(kb: knowledge.KnowledgeBase, model_path: Path | None, conversation: Conversation) -> CommandListener:
-    """The second decoder, heard while the skill speaks: Vosk with only what may interrupt it."""
-    model = load_model(find_model(model_path))
+def open_commands(kb: knowledge.KnowledgeBase, recognizer: Recognizer, conversation: Conversation) -> CommandListener:
+    """The second decoder, heard while the skill speaks: the same Vosk model, with a grammar of only
+    what may interrupt it (open_canceller allows barge-in only where the recogniser is Vosk)."""
+    model = recognizer.model
     return CommandListener(Recognizer(model, grammar_phrases(kb, model, INTERRUPTING)), conversation.matcher)
 
 
@@ -206,7 +206,7 @@ def run(args) -> int:
     speaker = open_speaker(args, kb)
     conversation = Conversation(kb, args.lang, hands_free=True)
     canceller = None if args.demo else open_canceller(args, speaker)
-    commands = None if canceller is None else open_commands(kb, args.model, conversation)
+    commands = None if canceller is None else open_commands(kb, recognizer, conversation)
     loop = HandsFree(recognizer, conversation, speaker, emit=lambda line: print(line, flush=True), commands=commands)
     try:
         if args.demo:

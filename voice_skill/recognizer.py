@@ -171,6 +171,7 @@ class Recognizer(Utterances):
     def __init__(self, model, grammar: list[str] | None = None) -> None:
         import vosk
 
+        self.model = model  # a second decoder (barge-in's) shares it rather than loading another copy
         args = (model, SAMPLE_RATE) if grammar is None else (model, SAMPLE_RATE, json.dumps(grammar))
         self._decoder = vosk.KaldiRecognizer(*args)
         self._decoder.SetWords(True)  # per-word confidences and times, for _final_text

@@ -154,7 +154,7 @@ PROMPT_ECHO_LOGPROB_MIN = -0.5
 
 # How many of each intent's example phrasings go into the prompt: Whisper keeps only its last 223
 # prompt tokens, and what comes last steers most, so the relief request and the controls come last.
-PROMPT_EXAMPLES = {"question": 1, "control": 2, "relief": 3}
+PROMPT_EXAMPLES = {"question": 1, "control": 2, "cramp_relief": 3}
 # Measured on dev: no prompt 10/44 right (relief 4/12); this prompt 28/44 (12/12); relief and controls
 # only 24/44; greedy vs beam 5: 28/44 vs 30/44, but beam 5 took one English talk piece for a request.
 

@@ -77,9 +77,9 @@ def domain_prompt(kb: KnowledgeBase, lang: str = LANGUAGE, counts: dict[str, int
     from responses/. Whisper then spells "kram" and "betis" as the knowledge base does, instead of
     "meti siak ram" (measured: bench/indonesian.py)."""
     def kind(intent: str) -> str:
-        return "relief" if intent == RELIEF else "control" if intent in CONTROLS else "question"
+        return RELIEF if intent == RELIEF else "control" if intent in CONTROLS else "question"
 
-    order = {"question": 0, "control": 1, "relief": 2}
+    order = {"question": 0, "control": 1, RELIEF: 2}
     entries = sorted(kb.entries.values(), key=lambda e: order[kind(e.intent)])
     sentences = [example[:1].upper() + example[1:] + "." for entry in entries
                  for example in entry.examples[lang][:counts[kind(entry.intent)]]]
