@@ -50,5 +50,6 @@ def test_betis_saya_kram_brings_the_first_indonesian_step_then_lanjut_and_berhen
 def test_still_running_and_ends_cleanly(skill):
     assert skill.skill.poll() is None, f"the skill ended by itself: {skill.errors()}"
     assert skill.stop_skill() == 0
-    problems = [line for line in skill.errors() if line.startswith("voice-skill:")]
-    assert not problems, problems
+    notices = [line for line in skill.errors() if line.startswith("voice-skill:")]
+    # Listening while speaking is English-only for now: one line says so, and nothing else went wrong.
+    assert notices == ["voice-skill: listening while speaking is not available for 'id' yet"], notices
