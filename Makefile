@@ -19,10 +19,12 @@ recordings:
 	.venv-recordings/bin/python tests/make_recordings.py
 	cd tests && ../.venv-recordings/bin/python make_talk_recordings.py
 
-# The skill against its peers (naive Vosk, pocketsphinx) on held-out recordings: bench/results.md.
+# The skill against its peers (naive Vosk, pocketsphinx) on held-out recordings: bench/results.md;
+# and `answer` on recordings and ordinary speech in 4-second pieces: bench/answer-results.txt.
 bench: setup
 	bash bench/setup.sh
 	.venv/bin/python -m bench.run
+	.venv/bin/python -m bench.answer > bench/answer-results.txt
 
 # A 3-minute subset of the benchmark, written to bench/work/quick/.
 bench-quick: setup

@@ -10,7 +10,7 @@ benchmark is also a held-out check. Writes:
   clean, babble20/10/5/0 (speech babble), noise20/10/5/0 (stationary speech-shaped noise) and
   talk20/10/5/0 (one other person reading prose: a TV or someone across the room)
 - ordinary.tsv and ordinary/*.wav: bench/ordinary_speech.txt read aloud paragraph by paragraph by
-  the same voices; played back to back they are one long stream of talk with no request in it
+  each of the same voices and one more (over an hour in all); played back to back they are one long stream of talk with no request in it
 - babble.wav, noise.wav and talk.wav: the three backgrounds
 Output is the same on every run (fixed seeds, fixed order); `stamp` records what it was made from.
 """
@@ -50,6 +50,7 @@ VOICES = (
     mr.Voice(name="espeak-en-us-f2", espeak="en-us+f2", wpm=160),
     mr.Voice(name="piper-joe-fast", length_scale=0.88),
 )
+ORDINARY_ONLY = mr.Voice(name="ordinary-rp-m1", espeak="en-gb-x-rp+m1", wpm=170)  # a sixth reader, for the hour
 
 
 def stamp() -> str:
@@ -116,13 +117,15 @@ def render_requests(synth: mr.Synth, beds: dict[str, np.ndarray]) -> list[list[s
 
 
 def render_ordinary(synth: mr.Synth) -> list[list[str]]:
-    """The long-form text, one paragraph per file and voice, sentences with natural pauses."""
+    """The long-form text, every paragraph in every voice (over an hour: one false accept in ten
+    minutes is too coarse to mean anything), one file each, sentences with natural pauses."""
     rng = np.random.default_rng(SEED + 2)
     text = (BENCH / "ordinary_speech.txt").read_text(encoding="utf-8")
     paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
     rows = []
-    for index, paragraph in enumerate(paragraphs):
-        voice = VOICES[index % len(VOICES)]
+    readings = [(index, paragraph, voice) for voice in (*VOICES, ORDINARY_ONLY)
+                for index, paragraph in enumerate(paragraphs)]
+    for index, paragraph, voice in readings:
         parts = [np.zeros(int(rng.uniform(0.6, 1.2) * mr.RATE), np.float32)]  # between talkers
         for sentence in re.split(r"(?<=[.?!])\s+", paragraph):
             parts.append(mr.trim(synth.render(sentence, voice)))

@@ -14,7 +14,7 @@ import pytest
 
 from voice_skill.audio_in import SAMPLE_RATE
 from voice_skill.endpoint import QuietDetector
-from voice_skill.for_us import endings, is_for_us, mostly_sure, understand
+from voice_skill.for_us import answer, endings, is_for_us, mostly_sure, reads_as_request, swallowed, understand
 from voice_skill.matcher import Match, Matcher, Mentions
 from voice_skill.tuning import (ENDPOINT_QUIET_S, HELP_CONFIDENCE, MAX_REQUEST_WORDS, QUESTION_CONFIDENCE,
                                 START_CONFIDENCE)
@@ -65,6 +65,62 @@ def test_mid_conversation_an_unsure_word_does_not_hide_a_command(matcher):
 def test_when_only_the_end_of_an_utterance_is_for_us_that_end_is_answered(matcher):
     text, match = understand("[unk] the game [unk] was fun and my calf is cramping", matcher, False)
     assert text.endswith("my calf is cramping") and "[unk]" not in text and match.intent == "cramp_relief"
+
+
+# --- a recording heard whole (`voice-skill answer`): a request, or talk forced onto the grammar? ---
+
+def answered(matcher: Matcher, text: str, reread: str = "") -> str:
+    return answer(text, matcher, lambda: reread)[1].intent
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("can diabetes cause leg cramps", "cause_nerve_disorders"),  # every word sure: as matched
+    ("is it because i'm getting old", "cause_aging"),
+    ("the cramp [unk] passed but my leg aches", "aftercare"),  # an unsure word in a phrasing's words
+    ("ouch [unk] leg is cramping", "cramp_relief"),  # the relief request, a third unsure at most
+    ("next", "next"),
+])
+def test_a_recording_that_reads_as_a_request_is_answered(matcher, text, intent):
+    assert answered(matcher, text) == intent
+
+
+@pytest.mark.parametrize("text", [
+    # ordinary speech (four-second pieces, espeak voices) as the grammar decoded it
+    "[unk] water after them often want all and out i'm thirsty",
+    "should weak bring something baby a thyroid problem often [unk]",
+    "about leg weak and how was that repeat that the [unk]",
+    "[unk] and fluid is liver the next morning [unk]",
+])
+def test_talk_forced_onto_the_grammar_gets_no_answer(matcher, text):
+    assert answered(matcher, text) == "unknown"
+
+
+def test_a_swallowed_recording_is_read_again_for_the_relief_request_only(matcher):
+    assert answered(matcher, "[unk]", reread="help my calf is cramping") == "cramp_relief"
+    assert answered(matcher, "[unk] [unk]", reread="what causes calf cramps") == "unknown"  # a question: no
+    assert answered(matcher, "[unk] [unk]", reread="ouch") == "unknown"  # relief, but names no calf or cramp
+    assert answered(matcher, "what causes calf cramps", reread="my calf is cramping") == "causes"  # not swallowed
+
+
+def test_the_second_reading_is_asked_for_only_when_it_is_needed(matcher):
+    asked = []
+    answer("my calf is cramping", matcher, lambda: asked.append(1) or "")
+    answer("[unk] my calf is [unk] [unk] now", matcher, lambda: asked.append(1) or "")  # 3 of 7 unsure: not swallowed
+    assert asked == []
+    answer("[unk] [unk] the", matcher, lambda: asked.append(1) or "")
+    assert asked == [1]
+
+
+@pytest.mark.parametrize("text, expected", [("[unk]", True), ("", True), ("[unk] my [unk]", True),
+                                            ("[unk] my calf", False), ("my calf is cramping", False)])
+def test_swallowed_means_unk_took_half_or_more(text, expected):
+    assert swallowed(text) is expected
+
+
+def test_with_no_unsure_word_the_words_need_not_follow_a_phrasing(matcher):
+    talk, match = "should weak bring something baby a thyroid problem often", Match("cause_medical_conditions", 0.7)
+    assert reads_as_request(talk, match, matcher)  # a known limit: sure words in no phrasing still pass
+    assert not reads_as_request(talk + " [unk]", match, matcher)
 
 
 # --- the rule itself, with a stand-in matcher whose verdicts the test sets ------------------------

@@ -28,19 +28,32 @@ def answer_all(rows: list[dict], *extra: str) -> list[dict]:
     return [json.loads(line) for line in done.stdout.splitlines()]
 
 
-# Decoding is deterministic (the dither is seeded), so the floors sit close under what is measured:
-# clean 95.7%, babble 82.9%, one talker 10 dB below 65.7% (60.0% without the level filter), TV 67.1%.
-@pytest.mark.parametrize("condition, floor", [("clean", 0.93), ("babble10", 0.80), ("talk10", 0.63),
-                                              ("tv10", 0.63)])
-def test_recordings_reach_the_right_intent(condition, floor):
+# Decoding is deterministic (the dither is seeded), so the floors sit close under what is measured
+# (.venv/bin/python -m bench.answer): clean 95.0%, babble 82.9%, one talker 10 dB below 71.4% (60.0%
+# without the level filter, 65.7% without the second reading), TV 67.1%; and the relief request on
+# its own 19/20, 8/10, 8/10 (4/10 without the second reading), 8/10.
+@pytest.mark.parametrize("condition, floor, relief_floor", [("clean", 0.93, 0.95), ("babble10", 0.80, 0.8),
+                                                            ("talk10", 0.70, 0.8), ("tv10", 0.65, 0.8)])
+def test_recordings_reach_the_right_intent(condition, floor, relief_floor):
     rows = manifest(condition)
     answers = answer_all(rows)
     assert [a["file"] for a in answers] == [str(RECORDINGS / r["path"]) for r in rows]  # one per input, in order
     by_intent: dict[str, list[bool]] = defaultdict(list)
     for row, answer in zip(rows, answers):
         by_intent[row["intent"]].append(answer["intent"] == row["intent"])
-    accuracy = sum(sum(v) for v in by_intent.values()) / len(rows)
-    assert accuracy >= floor, {k: f"{sum(v)}/{len(v)}" for k, v in by_intent.items() if not all(v)}
+    misses = {k: f"{sum(v)}/{len(v)}" for k, v in by_intent.items() if not all(v)}
+    assert sum(sum(v) for v in by_intent.values()) / len(rows) >= floor, misses
+    assert np.mean(by_intent["cramp_relief"]) >= relief_floor, misses
+
+
+def test_a_request_swallowed_whole_by_the_talk_behind_it_is_read_again():
+    """One talker 10 dB below "ow my calf": the grammar's [unk] takes the whole request; read again
+    without [unk], the relief request comes back (what else a second reading may bring: test_hands_free)."""
+    path = RECORDINGS / "talk10" / "relief_03__espeak-en-us-f4.wav"
+    heard = run_cli("transcribe", str(path))
+    assert set(heard.stdout.split(":", 1)[1].split()) == {"[unk]"}, heard.stdout
+    [answer] = answer_all([{"path": "talk10/relief_03__espeak-en-us-f4.wav"}])
+    assert answer["intent"] == "cramp_relief" and "calf" in answer["transcript"]
 
 
 def test_the_cramp_request_is_answered_with_the_first_step(kb):

@@ -152,6 +152,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 def cmd_answer(args: argparse.Namespace) -> int:
     from voice_skill.conversation import Conversation
+    from voice_skill.for_us import answer
     from voice_skill.hearing import FileListener
 
     kb = knowledge.load(args.responses)
@@ -162,7 +163,8 @@ def cmd_answer(args: argparse.Namespace) -> int:
         record = {"file": name, "transcript": transcript, "intent": None, "confidence": None,
                   "response": None, "error": error}
         if error is None:
-            record.update(conversation.hear(transcript).as_json("transcript"))
+            text, match = answer(transcript, conversation.matcher, lambda: listener.reread(name))
+            record.update(conversation.hear(text, match=match).as_json("transcript"))
         return record
 
     records = (answered(*result) for result in listener.transcribe_all(args.files))

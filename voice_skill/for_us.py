@@ -8,6 +8,7 @@ Nothing here touches audio or a clock: these functions take the words as the rec
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from voice_skill.dialogue import RELIEF
@@ -17,7 +18,8 @@ from voice_skill.recognizer import UNK
 # may pass among enough sure ones: in noise a real request often has one ("the cramp [unk] passed but
 # my leg aches"); overheard talk forced onto the grammar has more. (The numbers, measured: tuning.py.)
 from voice_skill.tuning import (COMMAND_CONFIDENCE, HELP_CONFIDENCE, MAX_COMMAND_WORDS, MAX_REQUEST_WORDS,
-                                MAX_UNSURE_WORDS, MIN_SURE_WORDS, QUESTION_CONFIDENCE, START_CONFIDENCE)
+                                MAX_UNSURE_WORDS, MIN_SURE_WORDS, QUESTION_CONFIDENCE, RELIEF_UNSURE_SHARE,
+                                START_CONFIDENCE, UNSURE_FIT)
 
 INTERRUPTING = ("stop", "next", "repeat", "help", RELIEF)  # what may cut the skill short while it speaks
 
@@ -29,6 +31,45 @@ class Understanding(Protocol):
 
     def match(self, text: str) -> Match: ...
     def mentions(self, text: str) -> Mentions: ...
+    def fit(self, text: str, intent: str) -> float: ...
+
+
+def answer(text: str, matcher: Understanding, reread: Callable[[], str]) -> tuple[str, Match]:
+    """What a recording heard whole (`voice-skill answer`) asks for, and the words it rests on.
+
+    Its match, if the words read as a request (reads_as_request); if [unk] swallowed it, the relief
+    request when a second reading without [unk] (`reread`, asked for only then) states it; else
+    `unknown`: talk forced onto the grammar's words is not a question."""
+    match = matcher.match(text)
+    if match.intent != UNKNOWN and reads_as_request(text, match, matcher):
+        return text, match
+    if swallowed(text):
+        again = reread()
+        found = matcher.match(again)
+        if found.intent == RELIEF and reads_as_request(again, found, matcher) and matcher.mentions(again).complaint:
+            return again, found
+    return text, match if match.intent == UNKNOWN else Match(UNKNOWN, round(1.0 - match.confidence, 3))
+
+
+def reads_as_request(text: str, match: Match, matcher: Understanding) -> bool:
+    """Do the words read as a request rather than talk the grammar forced onto the skill's words? Talk
+    comes out as a salad with words Vosk was unsure of ([unk]) that follows no phrasing of its answer;
+    so with any unsure word, the words must follow one closely (Matcher.fit). The relief request,
+    naming the calf or a cramp, is let through with up to a third of its words unsure: it matters
+    most, and through loud talk its words are the ones still heard."""
+    words = text.split()
+    unsure = words.count(UNK)
+    if unsure == 0:
+        return True
+    if match.intent == RELIEF and matcher.mentions(text).complaint and unsure <= RELIEF_UNSURE_SHARE * len(words):
+        return True
+    return matcher.fit(" ".join(w for w in words if w != UNK), match.intent) >= UNSURE_FIT
+
+
+def swallowed(text: str) -> bool:
+    """Did the grammar's garbage model take most of the utterance ("[unk] [unk]", or nothing at all)?"""
+    words = text.split()
+    return words.count(UNK) * 2 >= len(words)
 
 
 def understand(text: str, matcher: Understanding, active: bool) -> tuple[str, Match] | None:

@@ -28,6 +28,13 @@ class FileListener:
             self.recognizer.reset()  # drop whatever a half-read file left in the decoder
             raise
 
+    def reread(self, path: Path | str) -> str:
+        """The recording read again without the grammar's garbage model (see Recognizer.reread)."""
+        try:
+            return self.recognizer.reread(file_chunks(path))
+        except SkillError:
+            return ""  # transcribe has already said what is wrong with the file
+
     def transcribe_all(self, paths: Iterable[str]) -> Iterator[tuple[str, str | None, str | None]]:
         """(file as given, transcript or None, one-line error or None), in input order."""
         for name in paths:

@@ -212,6 +212,16 @@ class Matcher:
         return Mentions(complaint=bool(stems & self.words.complaint), leg=bool(stems & self.words.legs),
                         cramp=bool(stems & self.words.cramps))
 
+    def fit(self, text: str, intent: str) -> float:
+        """How closely the words follow one of the intent's phrasings: its best example's F-measure,
+        keywords aside (0 for `unknown` or no words). A grammar forces other people's talk onto the
+        skill's words as a salad that names a topic but follows no phrasing; a request follows one."""
+        stems = self.stemmer.stems(text)
+        if intent not in self.intents or not stems:
+            return 0.0
+        examples, _, _ = self._evidence(stems, phrases(stems, self.longest_phrase))
+        return float(examples[self.intents.index(intent)])
+
     def word_weight(self, stem_: str) -> float:
         """Filler words weigh little, domain words ("seized", "knot") at most a little more: they say the
         utterance is about cramps, not which answer it wants. Others weigh by how few intents use them;

@@ -117,6 +117,11 @@ def grammar_phrases(kb: KnowledgeBase, model, intents: Iterable[str] | None = No
     return sorted(set(known)) + [UNK] * UNK_WEIGHT + [f"{UNK} {UNK}"] * (UNK_WEIGHT - 1)
 
 
+def without_garbage(grammar: list[str]) -> list[str]:
+    """The phrase list with its garbage model ([unk]) left out: every sound must be one of its words."""
+    return [phrase for phrase in grammar if UNK not in phrase.split()]
+
+
 def _speech_words(phrase: str) -> list[str]:
     # Keep apostrophes: the model spells "what's" and "i'm" with them.
     return [w for w in phrase.lower().replace("\u2019", "'").split() if normalize(w)]
@@ -140,6 +145,11 @@ class Utterances:
 
     def reset(self) -> None:
         raise NotImplementedError
+
+    def reread(self, chunks: Iterable[bytes]) -> str:
+        """The audio read again without the grammar's garbage model; '' from an engine that has none
+        (see Recognizer.reread)."""
+        return ""
 
     def transcribe(self, chunks: Iterable[bytes]) -> str:
         """Every utterance in a stream, joined: what a recording says (the same, whatever came before)."""
@@ -172,10 +182,12 @@ class Recognizer(Utterances):
         import vosk
 
         self.model = model  # a second decoder (barge-in's) shares it rather than loading another copy
+        self.grammar = grammar
         args = (model, SAMPLE_RATE) if grammar is None else (model, SAMPLE_RATE, json.dumps(grammar))
         self._decoder = vosk.KaldiRecognizer(*args)
         self._decoder.SetWords(True)  # per-word confidences and times, for _final_text
         self._recent = RecentAudio(RECENT_AUDIO_S)
+        self._rereader: Recognizer | None = None
         seed_dither()
 
     def accept(self, chunk: bytes) -> Heard:
@@ -199,6 +211,19 @@ class Recognizer(Utterances):
     def reset(self) -> None:
         self._decoder.Reset()
         seed_dither()
+
+    def reread(self, chunks: Iterable[bytes]) -> str:
+        """The audio decoded again with the garbage model left out. Under one fluent talker, [unk]'s
+        phone loop can fit the mixture better than any phrase and swallow a whole request ("i have a
+        cramp in my leg" -> "[unk]"); made to choose among the skill's words, the decoder gives the
+        request back, but it also forces other talk onto them, so only the caller's rules may decide
+        what a second reading is worth (voice_skill.for_us.answer). Its decoder shares the model and
+        is made the first time it is asked for."""
+        if self.grammar is None:
+            return ""
+        if self._rereader is None:
+            self._rereader = Recognizer(self.model, without_garbage(self.grammar))
+        return self._rereader.transcribe(chunks)
 
 
 def seed_dither() -> None:
