@@ -3,7 +3,7 @@ English talk / silence / noise / music, latency from end of speech to the answer
 and resident memory.
 
     nice -n 10 .venv/bin/python -m bench.indonesian [--sets check,negatives] [--prompt examples|none]
-        [--beam 1] [--errors] [--quiet-minutes 10]
+        [--beam 1] [--window 10] [--no-confirm] [--errors] [--quiet-minutes 10]
 
 --quiet-minutes N: N minutes of silence, noise, music and English talk (the project's English
 recordings, the babble bed, tests/recordings/id/negatives) through the hands-free loop in
@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +38,8 @@ from voice_skill.audio_in import CHUNK_FRAMES, SAMPLE_RATE, file_chunks, read_fi
 from voice_skill.conversation import Conversation
 from voice_skill.listen import HandsFree, PrintOnly
 from voice_skill.matcher import UNKNOWN
-from voice_skill.whisper_engine import DecodeOptions, WhisperRecognizer, domain_prompt, find_whisper_model, load_whisper
+from voice_skill.tuning import ENCODER_WINDOW_S
+from voice_skill.whisper_engine import WhisperRecognizer, find_whisper_model, load_whisper, steered
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = ROOT / "tests" / "recordings" / "id"
@@ -150,6 +151,8 @@ def main() -> int:
     parser.add_argument("--sets", default="check,negatives", help="comma-separated: dev, check, negatives")
     parser.add_argument("--prompt", choices=["examples", "none"], default="examples")
     parser.add_argument("--beam", type=int, default=1)
+    parser.add_argument("--window", type=int, default=ENCODER_WINDOW_S, help="encoder window, seconds (30: Whisper's own)")
+    parser.add_argument("--no-confirm", action="store_true", help="act on controls without the n-best check")
     parser.add_argument("--errors", action="store_true", help="list every wrong answer")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--quiet-minutes", type=float, default=0.0,
@@ -161,7 +164,11 @@ def main() -> int:
     started = time.perf_counter()
     model = load_whisper(find_whisper_model())
     load_s = time.perf_counter() - started
-    options = DecodeOptions(beam_size=args.beam, prompt=domain_prompt(kb) if args.prompt == "examples" else None)
+    options = replace(steered(kb), beam_size=args.beam, window_s=args.window)
+    if args.prompt == "none":
+        options = replace(options, prompt=None)
+    if args.no_confirm:
+        options = replace(options, confirm=frozenset())
     recognizer = WhisperRecognizer(model, options)
 
     right: dict[str, list[bool]] = defaultdict(list)
@@ -204,7 +211,8 @@ def main() -> int:
         figures["hands-free, silence/noise/music/English"] = (
             f"{len(actions)} actions in {args.quiet_minutes:g} min ({spent:.0f} s to run){': ' if actions else ''}"
             + "; ".join(actions))
-    figures["settings"] = f"sets {args.sets}, prompt {args.prompt}, beam {args.beam}"
+    figures["settings"] = (f"sets {args.sets}, prompt {args.prompt}, beam {args.beam}, window {args.window} s, "
+                           f"controls {'unconfirmed' if args.no_confirm else 'confirmed'}")
     for name, value in figures.items():
         print(f"{name:38} {value}")
     if args.json:
