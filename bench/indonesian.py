@@ -194,20 +194,26 @@ def main() -> int:
                   f"{'  [' + recognizer.last_rejection + ']' if not transcript and recognizer.last_rejection else ''}")
 
     figures = {name: f"{sum(v)}/{len(v)} ({sum(v) / len(v):.1%})" for name, v in right.items()}
+    numbers: dict = {name: [sum(v), len(v)] for name, v in right.items()}
     if timed:
+        numbers["latency_ms"] = {f"p{q}": round(float(np.percentile([t.latency_s for t in timed], q)) * 1000)
+                                 for q in (50, 95)}
         def spread(values: list[float]) -> str:
             return f"p50 {np.percentile(values, 50) * 1000:.0f} ms, p95 {np.percentile(values, 95) * 1000:.0f} ms"
 
         figures["end of speech to answer"] = spread([t.latency_s for t in timed])
         figures["  of which endpoint wait"] = spread([t.wait_s for t in timed])
         figures["  decode to answer, CPU time"] = spread([t.answer_cpu_s for t in timed]) + " (all threads)"
+    numbers["rtf"] = round(busy_s / audio_s, 3)
     figures["real-time factor"] = f"{busy_s / audio_s:.3f}"
     figures["load average (1 min) at start, end"] = f"{load_at_start:.1f}, {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     figures["model load"] = f"{load_s:.1f} s"
+    numbers["rss_mb"] = round(peak_rss_mb())
     figures["resident memory, Indonesian (peak)"] = f"{peak_rss_mb():.0f} MB"
     figures["resident memory, English (peak)"] = f"{english_memory():.0f} MB (Vosk; faster-whisper not loaded)"
     if args.quiet_minutes:
         actions, spent = quiet_soak(recognizer, kb, args.quiet_minutes)
+        numbers["quiet"] = {"minutes": args.quiet_minutes, "actions": len(actions)}
         figures["hands-free, silence/noise/music/English"] = (
             f"{len(actions)} actions in {args.quiet_minutes:g} min ({spent:.0f} s to run){': ' if actions else ''}"
             + "; ".join(actions))
@@ -216,8 +222,20 @@ def main() -> int:
     for name, value in figures.items():
         print(f"{name:38} {value}")
     if args.json:
-        args.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
+        args.json.write_text(json.dumps({"lines": figures, "numbers": numbers}, indent=2, ensure_ascii=False) + "\n")
     return 0
+
+
+def for_bench(work: Path, quick: bool) -> dict:
+    """The Indonesian column of `make bench`, measured in a process of its own (its memory is its own):
+    the held-out check set and the negatives, and in full, 10 minutes of sound not meant for the skill."""
+    out = work / "indonesian.json"
+    quiet = ["--quiet-minutes", "1" if quick else "10"]
+    done = subprocess.run([sys.executable, "-m", "bench.indonesian", "--sets", "check,negatives", *quiet,
+                           "--json", str(out)], cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench.indonesian failed:\n{done.stderr}")
+    return json.loads(out.read_text())
 
 
 if __name__ == "__main__":
