@@ -10,12 +10,12 @@ recordings, the babble bed, tests/recordings/id/negatives) through the hands-fre
 Indonesian, from idle and faster than real time; every action it takes is a false one.
 
 Latency is measured as the live loop would see it, without waiting in real time: each recording
-is fed chunk by chunk; the answer comes when the voice-activity detector closes the utterance, so
-latency = (audio time from the end of speech to the chunk that closed it) + (compute time from
-that chunk to the chosen answer: decoding, guards, matcher, dialogue). The end of speech is where
-the recording's speech ends (tests/make_recordings_id.py pads TAIL_S of silence after it). This
-equals real-time pacing as long as decoding keeps up with the microphone (real-time factor < 1).
-The lines are rendered before anyone asks, so the first sound follows the answer at once.
+is fed chunk by chunk, each chunk arriving when the microphone would have recorded it, and while
+the loop is busy (decoding) chunks queue, as they do live. The answer is ready when the loop has
+handled the chunk on which the voice-activity detector closed the utterance (decoding, guards,
+matcher, dialogue: decoding may have begun at a pause before it); latency is that time minus the
+end of speech, where the recording's speech ends (tests/make_recordings_id.py pads TAIL_S of
+silence after it). The lines are rendered before anyone asks, so the first sound follows at once.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class Hearing:
     intent: str
     latency_s: float  # end of speech to the chosen answer (nan: nothing was heard)
     wait_s: float  # of which: audio time until the detector ended the utterance
-    answer_cpu_s: float  # CPU seconds (all threads) spent from that chunk to the answer
+    answer_cpu_s: float  # CPU seconds (all threads) spent on that chunk (0 if it was decoded at the pause)
     busy_s: float  # compute time for the whole file
 
 
@@ -70,6 +70,7 @@ def hear(recognizer: WhisperRecognizer, conversation: Conversation, path: Path) 
     chunks += [bytes(len(chunks[0]))] * round(ROOM_QUIET_S * 10)  # the quiet a room has after a request
     recognizer.reset()
     fed_s, texts, busy = 0.0, [], 0.0
+    free_at = 0.0  # audio time at which the loop is done with the chunks so far (it queues while busy)
     first: tuple[float, float, float] | None = None  # (latency, wait, cpu) of the first answer
     for chunk in chunks:
         fed_s += len(chunk) / 2 / SAMPLE_RATE
@@ -78,10 +79,11 @@ def hear(recognizer: WhisperRecognizer, conversation: Conversation, path: Path) 
         if heard.final and heard.text:
             texts.append(heard.text)
             conversation.hear(heard.text)
-            wait = max(0.0, fed_s - speech_end_s)
-            if first is None:
-                first = (wait + time.perf_counter() - start, wait, time.process_time() - cpu)
-        busy += time.perf_counter() - start
+        spent = time.perf_counter() - start
+        free_at = max(free_at, fed_s) + spent
+        if heard.final and heard.text and first is None:
+            first = (free_at - speech_end_s, max(0.0, fed_s - speech_end_s), time.process_time() - cpu)
+        busy += spent
     start = time.perf_counter()
     tail = recognizer.finish()  # anything the detector had not closed by the end of the quiet
     busy += time.perf_counter() - start
@@ -203,7 +205,7 @@ def main() -> int:
 
         figures["end of speech to answer"] = spread([t.latency_s for t in timed])
         figures["  of which endpoint wait"] = spread([t.wait_s for t in timed])
-        figures["  decode to answer, CPU time"] = spread([t.answer_cpu_s for t in timed]) + " (all threads)"
+        figures["  closing chunk to answer, CPU time"] = spread([t.answer_cpu_s for t in timed]) + " (all threads)"
     numbers["rtf"] = round(busy_s / audio_s, 3)
     figures["real-time factor"] = f"{busy_s / audio_s:.3f}"
     figures["load average (1 min) at start, end"] = f"{load_at_start:.1f}, {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"

@@ -127,6 +127,9 @@ SPEECH_PROB = 0.5
 SILENCE_PROB = 0.35
 # This much non-speech after speech ends an utterance: 450 ms p50 of the latency on the check set.
 ENDPOINT_SILENCE_MS = 400
+# At this much non-speech the utterance so far is decoded already, while the endpoint still waits; if
+# the pause becomes the end, that text is the answer (a pause that is not the end costs one decode).
+PAUSE_DECODE_MS = 200
 MIN_SPEECH_MS = 200  # shorter bursts (a click, a cough) are not decoded
 PRE_ROLL_MS = 200  # audio kept from before speech began: the VAD fires a little late
 MAX_UTTERANCE_S = 15.0  # a request is short; longer talk is cut and decoded in pieces

@@ -30,7 +30,7 @@ from voice_skill.matcher import CONTROLS, RELIEF, Matcher, normalize
 from voice_skill.recognizer import PROJECT_MODELS_DIR, Heard, Utterances
 from voice_skill.tuning import (AVG_LOGPROB_MIN, COMPRESSION_RATIO_MAX, CONFIRM_BEAM, CONFIRM_SHARE, ENCODER_MARGIN_S,
                                 ENCODER_WINDOW_S, ENDPOINT_SILENCE_MS, MAX_REPEATS, MAX_UTTERANCE_S, MAX_WORDS_PER_S,
-                                MIN_SPEECH_MS, MIN_TOKENS, NO_SPEECH_MAX, PRE_ROLL_MS, PROMPT_ECHO_LOGPROB_MIN,
+                                MIN_SPEECH_MS, MIN_TOKENS, NO_SPEECH_MAX, PAUSE_DECODE_MS, PRE_ROLL_MS, PROMPT_ECHO_LOGPROB_MIN,
                                 PROMPT_EXAMPLES, SILENCE_PROB, SPEECH_PROB, TOKENS_PER_S)
 
 WHISPER_MODEL_NAME = "whisper-base"
@@ -105,10 +105,11 @@ def _sentences(text: str) -> list[tuple[str, ...]]:
 class SpeechDetector:
     """Streaming Silero VAD: feed 16 kHz float samples, get back finished utterances' audio."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_pause: Callable[[np.ndarray], None] | None = None) -> None:
         from faster_whisper.vad import get_vad_model
 
         self._session = get_vad_model().session  # the ONNX model; we keep its state across calls
+        self.on_pause = on_pause  # called with the speech so far once PAUSE_DECODE_MS of it are silent
         self.reset()
 
     def reset(self) -> None:
@@ -163,13 +164,18 @@ class SpeechDetector:
             self._silent_windows = 0
         else:
             self._silent_windows += 1
+            if self._silent_windows == _windows(PAUSE_DECODE_MS) and self.on_pause and self._long_enough():
+                self.on_pause(np.concatenate(self._speech))
         too_long = len(self._speech) * VAD_WINDOW >= MAX_UTTERANCE_S * SAMPLE_RATE
         if self._silent_windows >= _windows(ENDPOINT_SILENCE_MS) or too_long:
             return self._close()
         return None
 
+    def _long_enough(self) -> bool:
+        return self._speech_windows >= _windows(MIN_SPEECH_MS)
+
     def _close(self) -> np.ndarray | None:
-        speech, long_enough = self._speech, self._speech_windows >= _windows(MIN_SPEECH_MS)
+        speech, long_enough = self._speech, self._long_enough()
         self._in_speech, self._speech, self._history = False, [], []
         return np.concatenate(speech) if long_enough and speech else None
 
@@ -215,14 +221,15 @@ class WhisperRecognizer(Utterances):
     def __init__(self, model, options: DecodeOptions | None = None) -> None:
         self.model = model
         self.options = options or DecodeOptions()
-        self.detector = SpeechDetector()
+        self.detector = SpeechDetector(on_pause=self._decode_at_pause)
+        self._paused: tuple[np.ndarray, str] | None = None  # speech decoded at a pause, and its text
         self._prompt_sentences = set(_sentences(self.options.prompt or ""))
         self._start = self._start_tokens() if model is not None else []
         self.last_rejection = ""  # why the last utterance was dropped (for the benchmark's report)
 
     def accept(self, chunk: bytes) -> Heard:
         samples = np.frombuffer(chunk, dtype="<i2").astype(np.float32) / 32768
-        texts = [self.decode(utterance) for utterance in self.detector.feed(samples)]
+        texts = [self._text_of(utterance) for utterance in self.detector.feed(samples)]
         return Heard(" ".join(t for t in texts if t), final=bool(texts))
 
     def finish(self) -> str:
@@ -231,6 +238,21 @@ class WhisperRecognizer(Utterances):
 
     def reset(self) -> None:
         self.detector.reset()
+        self._paused = None
+
+    def _decode_at_pause(self, speech: np.ndarray) -> None:
+        """Decode while the endpoint is still waiting: if the pause becomes the end, the text is ready."""
+        self._paused = (speech, self.decode(speech))
+
+    def _text_of(self, utterance: np.ndarray) -> str:
+        """The utterance's text: decoded at its last pause if nothing but that pause's silence came since."""
+        if self._paused is not None:
+            speech, text = self._paused
+            self._paused = None
+            silence_since = (_windows(ENDPOINT_SILENCE_MS) - _windows(PAUSE_DECODE_MS)) * VAD_WINDOW
+            if len(utterance) == len(speech) + silence_since and np.array_equal(utterance[:len(speech)], speech):
+                return text
+        return self.decode(utterance)
 
     def _start_tokens(self) -> list[int]:
         """What the decoder is given before the speech: the prompt (its last tokens, as Whisper keeps
