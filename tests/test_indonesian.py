@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 
 from conftest import RECORDINGS, run_cli
+from make_recordings import LEAD_S, TAIL_S
 from voice_skill.audio_in import read_file
 from voice_skill.matcher import normalize
-from voice_skill.whisper_engine import (MODEL_FILES, DecodeOptions, SpeechDetector, WhisperRecognizer, domain_prompt,
-                                        find_whisper_model)
+from voice_skill.whisper_engine import (MODEL_FILES, DecodeOptions, Decoded, SpeechDetector, WhisperRecognizer,
+                                        domain_prompt, find_whisper_model, load_whisper, steered)
 
 ID_RECORDINGS = RECORDINGS / "id"
 BETIS_SAYA_KRAM = ID_RECORDINGS / "check" / "c_relief_01__id-f2.flac"
@@ -117,6 +118,50 @@ def test_the_guards_drop_what_whisper_invents(kb):
     assert why(" Berikutnya." * 5, seconds=3.7) == "repetitive"
     assert why(" Lanjut. Berhenti.") == "the prompt repeated"
     assert why(" Apa yang bisa kamu lakukan sekarang.", logprob=-1.2) == "improbable"
+
+
+def test_a_control_acts_only_if_the_n_best_hypotheses_mostly_mean_it(kb):
+    """'ulangi' decoded 'Berhenti.' must not stop the steps: the other hypotheses say otherwise."""
+    recognizer = WhisperRecognizer(None, steered(kb))
+
+    def hypotheses(*said: tuple[str, float]) -> list[Decoded]:
+        return [Decoded(text, logprob / 3, 0.0, 1.0, logprob) for text, logprob in said]
+
+    assert recognizer._needs_confirming("Berhenti.") and not recognizer._needs_confirming("Betis saya kram.")
+    agreeing = hypotheses(("Berhenti.", -0.2), ("Berkhenti.", -1.5), ("Bantuan.", -2.5))
+    assert recognizer._unconfirmed("Berhenti.", agreeing) == ""
+    split = hypotheses(("Berhenti.", -0.5), ("Ulangi.", -0.6), ("Bulangi.", -1.0))
+    assert recognizer._unconfirmed("Berhenti.", split) == "unconfirmed stop"
+
+
+@pytest.fixture(scope="module")
+def whisper():
+    return load_whisper(find_whisper_model())
+
+
+def test_the_text_decoded_at_a_pause_is_the_answer_only_if_the_pause_was_the_end(whisper, kb):
+    recognizer = WhisperRecognizer(whisper, steered(kb))
+    decoded: list[int] = []
+    decode = recognizer.decode
+    recognizer.decode = lambda audio: decoded.append(len(audio)) or decode(audio)  # the real decoder, counted
+    def speech_of(path):
+        return read_file(path)[int(16_000 * LEAD_S):-int(16_000 * TAIL_S)]
+
+    speech, more = speech_of(BETIS_SAYA_KRAM), speech_of(ID_RECORDINGS / "dev" / "d_relief_05__id-m3.flac")
+    pause, silence = np.zeros(int(16_000 * 0.3), np.int16), np.zeros(16_000, np.int16)
+
+    def hear(audio: np.ndarray) -> str:
+        recognizer.reset()
+        decoded.clear()
+        texts = [recognizer.accept(audio[i:i + 1600].tobytes()).text for i in range(0, len(audio), 1600)]
+        return " ".join(t for t in texts if t)
+
+    first = hear(np.concatenate([speech, silence]))
+    assert "kram" in first.lower() and len(decoded) == 1  # decoded once, at the pause; the end reused it
+    both = hear(np.concatenate([speech, pause, more, silence]))  # 0.3 s: a pause, not an end
+    # decoded at the pause between (then not used), and the whole at the pause that was its end
+    assert len(decoded) == 2 and decoded[1] > decoded[0] + len(more)
+    assert len(normalize(both)) >= len(normalize(first)) + 3, both  # "kaki kanan saya kram sekarang" too
 
 
 def test_transcribe_in_indonesian():
