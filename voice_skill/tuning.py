@@ -129,6 +129,10 @@ SILENCE_PROB = 0.35
 ENDPOINT_SILENCE_MS = 400
 # At this much non-speech the utterance so far is decoded already, while the endpoint still waits; if
 # the pause becomes the end, that text is the answer (a pause that is not the end costs one decode).
+# Dev set at load 6 on 2 cores: end of speech to answer p50 1098 -> 835 ms; 28 -> 27/44 right (one
+# "sudah, terus apa" decoded with less trailing silence fell just short of CONFIRM_SHARE).
+# Not taken: ENDPOINT_SILENCE_MS 300 (no split on dev, but people pause longer than espeak-ng does
+# at a comma; with the decode at the pause the wait no longer adds to the latency anyway).
 PAUSE_DECODE_MS = 200
 MIN_SPEECH_MS = 200  # shorter bursts (a click, a cough) are not decoded
 PRE_ROLL_MS = 200  # audio kept from before speech began: the VAD fires a little late
@@ -174,6 +178,15 @@ CONFIRM_SHARE = 0.6
 PROMPT_EXAMPLES = {"question": 1, "control": 2, "cramp_relief": 3}
 # Measured on dev: no prompt 10/44 right (relief 4/12); this prompt 28/44 (12/12); relief and controls
 # only 24/44; greedy vs beam 5: 28/44 vs 30/44, but beam 5 took one English talk piece for a request.
+# With the 10 s window: controls 3 each 25/44; questions 2 each 22/44; one of each kind 26/44 (11/12).
+# Also tried on dev with the 10 s window, not taken: beam 5 and its top hypothesis 29/44 (decode
+# p50 0.93 s against 0.58 s greedy); the n-best's intent by probability mass 28/44 and one negative
+# taken; the first n-best hypothesis the matcher knows 29/44, one negative taken; no_repeat_ngram_size
+# 3: 29/44, one negative taken (4: three); temperature fallback 0.2/0.4/0.6 (best of 5 samples) when
+# greedy is dropped as improbable or looping: 29/44, negatives 17/17, but decode p95 0.6 -> 5.5 s;
+# scoring the control phrasings against the audio (CTranslate2 align): 1.5-3 s per utterance, and it
+# ranked "selanjutnya" above "ulangi" for "ulangi". Keeping a looped sentence once instead of dropping
+# it would have made English talk "Berhenti." (a loop of it at avg log-probability -0.17).
 
 # --- barge-in: commands heard while the skill speaks (voice_skill/for_us.py, voice_skill/barge_in.py) --
 
