@@ -5,10 +5,13 @@ int8 on the CPU). Whisper is a whole-utterance decoder and, given silence or noi
 text (with a domain prompt it repeats the prompt: 4 s of silence came out "Berhenti."). So:
 - Silero VAD (the copy bundled with faster-whisper) listens to every 32 ms of audio; only what it
   calls speech is ever decoded, and an utterance ends after ENDPOINT_SILENCE_MS of non-speech.
+- The encoder hears a 10 s window, not Whisper's 30 s (a third of the work, as accurate on the dev
+  recordings), and decoding begins at the first 200 ms pause, while the endpoint still waits.
 - The decoder is steered by a prompt made of the knowledge base's own Indonesian phrasings.
 - What comes back is checked before it counts: a segment Whisper itself thinks is no speech, or
   decodes with very low probability, or that loops, or that repeats the prompt (several of its
-  sentences, or one decoded without real confidence), is dropped.
+  sentences, or one decoded without real confidence), is dropped; and a control (it moves the steps)
+  counts only if the decoder's n-best hypotheses mostly mean it too.
 The recogniser has the same face as the Vosk one (accept/finish/reset/transcribe), so files and the
 hands-free loop use it unchanged; it gives no partial text, only finished utterances.
 """
