@@ -6,7 +6,7 @@ text (with a domain prompt it repeats the prompt: 4 s of silence came out "Berhe
 - Silero VAD (the copy bundled with faster-whisper) listens to every 32 ms of audio; only what it
   calls speech is ever decoded, and an utterance ends after ENDPOINT_SILENCE_MS of non-speech.
 - The encoder hears a 10 s window, not Whisper's 30 s (a third of the work, as accurate on the dev
-  recordings), and decoding begins at the first 200 ms pause, while the endpoint still waits.
+  recordings), and decoding begins at each 200 ms pause, while the endpoint still waits.
 - The decoder is steered by a prompt made of the knowledge base's own Indonesian phrasings.
 - What comes back is checked before it counts: a segment Whisper itself thinks is no speech, or
   decodes with very low probability, or that loops, or that repeats the prompt (several of its
