@@ -3,19 +3,19 @@ English talk / silence / noise / music, latency from end of speech to the answer
 and resident memory.
 
     nice -n 10 .venv/bin/python -m bench.indonesian [--sets check,negatives] [--prompt examples|none]
-        [--beam 1] [--errors] [--quiet-minutes 10]
+        [--beam 1] [--window 10] [--no-confirm] [--errors] [--quiet-minutes 10]
 
 --quiet-minutes N: N minutes of silence, noise, music and English talk (the project's English
 recordings, the babble bed, tests/recordings/id/negatives) through the hands-free loop in
 Indonesian, from idle and faster than real time; every action it takes is a false one.
 
 Latency is measured as the live loop would see it, without waiting in real time: each recording
-is fed chunk by chunk; the answer comes when the voice-activity detector closes the utterance, so
-latency = (audio time from the end of speech to the chunk that closed it) + (compute time from
-that chunk to the chosen answer: decoding, guards, matcher, dialogue). The end of speech is where
-the recording's speech ends (tests/make_recordings_id.py pads TAIL_S of silence after it). This
-equals real-time pacing as long as decoding keeps up with the microphone (real-time factor < 1).
-The lines are rendered before anyone asks, so the first sound follows the answer at once.
+is fed chunk by chunk, each chunk arriving when the microphone would have recorded it, and while
+the loop is busy (decoding) chunks queue, as they do live. The answer is ready when the loop has
+handled the chunk on which the voice-activity detector closed the utterance (decoding, guards,
+matcher, dialogue: decoding may have begun at a pause before it); latency is that time minus the
+end of speech, where the recording's speech ends (tests/make_recordings_id.py pads TAIL_S of
+silence after it). The lines are rendered before anyone asks, so the first sound follows at once.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +38,8 @@ from voice_skill.audio_in import CHUNK_FRAMES, SAMPLE_RATE, file_chunks, read_fi
 from voice_skill.conversation import Conversation
 from voice_skill.listen import HandsFree, PrintOnly
 from voice_skill.matcher import UNKNOWN
-from voice_skill.whisper_engine import DecodeOptions, WhisperRecognizer, domain_prompt, find_whisper_model, load_whisper
+from voice_skill.tuning import ENCODER_WINDOW_S
+from voice_skill.whisper_engine import WhisperRecognizer, find_whisper_model, load_whisper, steered
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = ROOT / "tests" / "recordings" / "id"
@@ -58,7 +59,7 @@ class Hearing:
     intent: str
     latency_s: float  # end of speech to the chosen answer (nan: nothing was heard)
     wait_s: float  # of which: audio time until the detector ended the utterance
-    answer_cpu_s: float  # CPU seconds (all threads) spent from that chunk to the answer
+    answer_cpu_s: float  # CPU seconds (all threads) spent on that chunk (0 if it was decoded at the pause)
     busy_s: float  # compute time for the whole file
 
 
@@ -69,6 +70,7 @@ def hear(recognizer: WhisperRecognizer, conversation: Conversation, path: Path) 
     chunks += [bytes(len(chunks[0]))] * round(ROOM_QUIET_S * 10)  # the quiet a room has after a request
     recognizer.reset()
     fed_s, texts, busy = 0.0, [], 0.0
+    free_at = 0.0  # audio time at which the loop is done with the chunks so far (it queues while busy)
     first: tuple[float, float, float] | None = None  # (latency, wait, cpu) of the first answer
     for chunk in chunks:
         fed_s += len(chunk) / 2 / SAMPLE_RATE
@@ -77,10 +79,11 @@ def hear(recognizer: WhisperRecognizer, conversation: Conversation, path: Path) 
         if heard.final and heard.text:
             texts.append(heard.text)
             conversation.hear(heard.text)
-            wait = max(0.0, fed_s - speech_end_s)
-            if first is None:
-                first = (wait + time.perf_counter() - start, wait, time.process_time() - cpu)
-        busy += time.perf_counter() - start
+        spent = time.perf_counter() - start
+        free_at = max(free_at, fed_s) + spent
+        if heard.final and heard.text and first is None:
+            first = (free_at - speech_end_s, max(0.0, fed_s - speech_end_s), time.process_time() - cpu)
+        busy += spent
     start = time.perf_counter()
     tail = recognizer.finish()  # anything the detector had not closed by the end of the quiet
     busy += time.perf_counter() - start
@@ -150,6 +153,8 @@ def main() -> int:
     parser.add_argument("--sets", default="check,negatives", help="comma-separated: dev, check, negatives")
     parser.add_argument("--prompt", choices=["examples", "none"], default="examples")
     parser.add_argument("--beam", type=int, default=1)
+    parser.add_argument("--window", type=int, default=ENCODER_WINDOW_S, help="encoder window, seconds (30: Whisper's own)")
+    parser.add_argument("--no-confirm", action="store_true", help="act on controls without the n-best check")
     parser.add_argument("--errors", action="store_true", help="list every wrong answer")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--quiet-minutes", type=float, default=0.0,
@@ -161,7 +166,11 @@ def main() -> int:
     started = time.perf_counter()
     model = load_whisper(find_whisper_model())
     load_s = time.perf_counter() - started
-    options = DecodeOptions(beam_size=args.beam, prompt=domain_prompt(kb) if args.prompt == "examples" else None)
+    options = replace(steered(kb), beam_size=args.beam, window_s=args.window)
+    if args.prompt == "none":
+        options = replace(options, prompt=None)
+    if args.no_confirm:
+        options = replace(options, confirm=frozenset())
     recognizer = WhisperRecognizer(model, options)
 
     right: dict[str, list[bool]] = defaultdict(list)
@@ -187,29 +196,48 @@ def main() -> int:
                   f"{'  [' + recognizer.last_rejection + ']' if not transcript and recognizer.last_rejection else ''}")
 
     figures = {name: f"{sum(v)}/{len(v)} ({sum(v) / len(v):.1%})" for name, v in right.items()}
+    numbers: dict = {name: [sum(v), len(v)] for name, v in right.items()}
     if timed:
+        numbers["latency_ms"] = {f"p{q}": round(float(np.percentile([t.latency_s for t in timed], q)) * 1000)
+                                 for q in (50, 95)}
         def spread(values: list[float]) -> str:
             return f"p50 {np.percentile(values, 50) * 1000:.0f} ms, p95 {np.percentile(values, 95) * 1000:.0f} ms"
 
         figures["end of speech to answer"] = spread([t.latency_s for t in timed])
         figures["  of which endpoint wait"] = spread([t.wait_s for t in timed])
-        figures["  decode to answer, CPU time"] = spread([t.answer_cpu_s for t in timed]) + " (all threads)"
+        figures["  closing chunk to answer, CPU time"] = spread([t.answer_cpu_s for t in timed]) + " (all threads)"
+    numbers["rtf"] = round(busy_s / audio_s, 3)
     figures["real-time factor"] = f"{busy_s / audio_s:.3f}"
     figures["load average (1 min) at start, end"] = f"{load_at_start:.1f}, {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     figures["model load"] = f"{load_s:.1f} s"
+    numbers["rss_mb"] = round(peak_rss_mb())
     figures["resident memory, Indonesian (peak)"] = f"{peak_rss_mb():.0f} MB"
     figures["resident memory, English (peak)"] = f"{english_memory():.0f} MB (Vosk; faster-whisper not loaded)"
     if args.quiet_minutes:
         actions, spent = quiet_soak(recognizer, kb, args.quiet_minutes)
+        numbers["quiet"] = {"minutes": args.quiet_minutes, "actions": len(actions)}
         figures["hands-free, silence/noise/music/English"] = (
             f"{len(actions)} actions in {args.quiet_minutes:g} min ({spent:.0f} s to run){': ' if actions else ''}"
             + "; ".join(actions))
-    figures["settings"] = f"sets {args.sets}, prompt {args.prompt}, beam {args.beam}"
+    figures["settings"] = (f"sets {args.sets}, prompt {args.prompt}, beam {args.beam}, window {args.window} s, "
+                           f"controls {'unconfirmed' if args.no_confirm else 'confirmed'}")
     for name, value in figures.items():
         print(f"{name:38} {value}")
     if args.json:
-        args.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
+        args.json.write_text(json.dumps({"lines": figures, "numbers": numbers}, indent=2, ensure_ascii=False) + "\n")
     return 0
+
+
+def for_bench(work: Path, quick: bool) -> dict:
+    """The Indonesian column of `make bench`, measured in a process of its own (its memory is its own):
+    the held-out check set and the negatives, and in full, 10 minutes of sound not meant for the skill."""
+    out = work / "indonesian.json"
+    quiet = ["--quiet-minutes", "1" if quick else "10"]
+    done = subprocess.run([sys.executable, "-m", "bench.indonesian", "--sets", "check,negatives", *quiet,
+                           "--json", str(out)], cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench.indonesian failed:\n{done.stderr}")
+    return json.loads(out.read_text())
 
 
 if __name__ == "__main__":

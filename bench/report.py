@@ -49,7 +49,8 @@ def write(summary: dict, out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     names, figures, timings = summary["names"], summary["figures"], summary["timings"]
     systems = {shown: system_figures(figures[name], timings[shown]) for shown, name in names.items()}
-    results = {"machine": summary["machine"], "default": summary["default"], "systems": systems}
+    results = {"machine": summary["machine"], "default": summary["default"], "systems": systems,
+               "indonesian": summary["indonesian"]["numbers"]}
     (out_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     plot(systems, out_dir / "results.png")
     (out_dir / "results.md").write_text(markdown(summary, systems))
@@ -182,6 +183,7 @@ def markdown(summary: dict, systems: dict) -> str:
         *results_table(systems), "",
         "![accuracy against noise, and latency](results.png)", "",
         "## Goals", "", *goals_table(systems, default), "",
+        *indonesian_section(summary["indonesian"]), "",
         "## PocketSphinx's mode", "",
         f"Both modes ran on every recording; the better mean accuracy over all conditions is shown above as "
         f"`pocketsphinx`: **{summary['ps_mode']}**.", "",
@@ -222,6 +224,28 @@ def markdown(summary: dict, systems: dict) -> str:
         "",
     ]
     return "\n".join(text)
+
+
+def indonesian_section(hearing: dict) -> list[str]:
+    """`--lang id` (Whisper base) on the Indonesian check set: bench/indonesian.py's figures."""
+    n = hearing["numbers"]
+
+    def share(key: str) -> str:
+        ok, total = n.get(key, (0, 0))
+        return f"{_pct(ok / total if total else None)} ({ok}/{total})"
+
+    quiet = n.get("quiet", {})
+    latency = n.get("latency_ms", {})
+    return ["## Indonesian (`--lang id`: Whisper base behind Silero VAD)", "",
+            "Held-out Indonesian recordings (`tests/recordings/id/check`: wordings and espeak-ng voices not used "
+            "while tuning), 4 s pieces of silence, noise, music and English talk, and minutes of such sound "
+            "through the hands-free loop from idle. Latency: end of speech to the answer (its lines are rendered "
+            "before, so the first sound follows at once). Details: `.venv/bin/python -m bench.indonesian --errors`.", "",
+            "| intent accuracy % | relief recall % | negatives unknown % | actions on non-speech "
+            "| latency p50 ms | p95 ms | RTF | RSS MB |", "|---:|---:|---:|---:|---:|---:|---:|---:|",
+            f"| {share('check: intent')} | {share('check: relief recall')} | {share('negatives: unknown')} "
+            f"| {quiet.get('actions', '–')} in {quiet.get('minutes', '–')} min | {_num(latency.get('p50'))} "
+            f"| {_num(latency.get('p95'))} | {_num(n.get('rtf'), '{:.3f}')} | {_num(n.get('rss_mb'))} |"]
 
 
 def plot(systems: dict, path: Path) -> None:

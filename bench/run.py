@@ -28,7 +28,7 @@ import numpy as np
 from voice_skill.knowledge import HEALTH_INTENTS
 from voice_skill.matcher import RELIEF
 
-from bench import report
+from bench import indonesian, report
 from bench.systems import CONTROL_INTENTS, PS_MODES, SYSTEMS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,9 +192,11 @@ def main() -> int:
                                   "latency_items": lat_items}, f"{name}.timing", parts)
         load.append(os.getloadavg()[0])
 
+    print("bench: Indonesian (bench/indonesian.py)", flush=True)
+    hearing_id = indonesian.for_bench(parts.parent, args.quick)
     summary = {"machine": machine(), "code": code_version(), "default": DEFAULT, "quick": args.quick, "names": names,
                "figures": figures, "timings": timings, "latency_items": lat_items, "ps_mode": ps_mode,
-               "requests": len(items), "wall_s": time.monotonic() - started, "load": load}
+               "requests": len(items), "wall_s": time.monotonic() - started, "load": load, "indonesian": hearing_id}
     report.write(summary, out_dir)
     print(f"bench: wrote {out_dir / 'results.json'}, results.md, results.png in "
           f"{(time.monotonic() - started) / 60:.1f} min", flush=True)

@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 
 from conftest import RECORDINGS, run_cli
+from make_recordings import LEAD_S, TAIL_S
 from voice_skill.audio_in import read_file
-from voice_skill.matcher import normalize
-from voice_skill.whisper_engine import (MODEL_FILES, DecodeOptions, SpeechDetector, WhisperRecognizer, domain_prompt,
-                                        find_whisper_model)
+from voice_skill.matcher import CONTROLS, normalize
+from voice_skill.whisper_engine import (MODEL_FILES, DecodeOptions, Decoded, SpeechDetector, WhisperRecognizer,
+                                        domain_prompt, find_whisper_model, load_whisper, steered)
 
 ID_RECORDINGS = RECORDINGS / "id"
 BETIS_SAYA_KRAM = ID_RECORDINGS / "check" / "c_relief_01__id-f2.flac"
@@ -52,10 +53,10 @@ def test_held_out_requests_reach_the_right_intent(held_out):
     everything = [ok for oks in by_intent.values() for ok in oks]
     wrong = [(row["text"], row["voice"], answer["transcript"], answer["intent"])
              for row, answer in held_out if answer["intent"] != row["intent"]]
-    # Measured (bench/indonesian.py): relief 18/22, all 43/68. Floors a little below, so that a real
+    # Measured (bench/indonesian.py): relief 19/22, all 42/68. Floors a little below, so that a real
     # regression fails; the issue's targets (95%, 80%) are not reached yet with Whisper base.
-    assert sum(relief) / len(relief) >= 0.75, wrong
-    assert sum(everything) / len(everything) >= 0.55, wrong
+    assert sum(relief) / len(relief) >= 0.8, wrong
+    assert sum(everything) / len(everything) >= 0.58, wrong
 
 
 def test_the_relief_request_brings_the_first_indonesian_step(held_out, kb):
@@ -64,15 +65,18 @@ def test_the_relief_request_brings_the_first_indonesian_step(held_out, kb):
             assert answer["response"].startswith(kb.lines("cramp_relief", "id")[0]), answer
 
 
-def test_the_controls_are_heard(held_out):
+def test_the_controls_are_heard_and_never_taken_for_one_another(held_out):
     controls = [(row, answer) for row, answer in held_out if row["intent"] in ("next", "repeat", "stop")]
     said = [(row["text"], row["voice"], answer["transcript"], answer["intent"]) for row, answer in controls]
+    # A control heard as another control acts wrongly ("ulangi" as "Berhenti." would stop the steps):
+    # worse than no action. Measured: never (the n-best check and the prompt-echo guard drop such text).
+    wrong_control = [(row["text"], row["voice"], answer["transcript"], answer["intent"]) for row, answer in controls
+                     if answer["intent"] in CONTROLS and answer["intent"] != row["intent"]]
+    assert wrong_control == []
     for row, answer in controls:
-        # Two of the three words the steps' hint teaches; the third, "ulangi", came out "Berhenti."
-        # in one of its two voices (the espeak-ng "Andrea" variant): a known miss, not asserted.
-        if row["text"] in ("lanjut", "berhenti"):
-            assert answer["intent"] == row["intent"], said
-    assert sum(answer["intent"] == row["intent"] for row, answer in controls) >= 12, said  # measured 13/18
+        if row["text"] == "berhenti":  # the stop word the steps' hint teaches, in both its voices
+            assert answer["intent"] == "stop", said
+    assert sum(answer["intent"] == row["intent"] for row, answer in controls) >= 8, said  # measured 9/18
 
 
 def test_silence_noise_music_and_english_talk_are_unknown():
@@ -117,6 +121,50 @@ def test_the_guards_drop_what_whisper_invents(kb):
     assert why(" Berikutnya." * 5, seconds=3.7) == "repetitive"
     assert why(" Lanjut. Berhenti.") == "the prompt repeated"
     assert why(" Apa yang bisa kamu lakukan sekarang.", logprob=-1.2) == "improbable"
+
+
+def test_a_control_acts_only_if_the_n_best_hypotheses_mostly_mean_it(kb):
+    """'ulangi' decoded 'Berhenti.' must not stop the steps: the other hypotheses say otherwise."""
+    recognizer = WhisperRecognizer(None, steered(kb))
+
+    def hypotheses(*said: tuple[str, float]) -> list[Decoded]:
+        return [Decoded(text, logprob / 3, 0.0, 1.0, logprob) for text, logprob in said]
+
+    assert recognizer._needs_confirming("Berhenti.") and not recognizer._needs_confirming("Betis saya kram.")
+    agreeing = hypotheses(("Berhenti.", -0.2), ("Berkhenti.", -1.5), ("Bantuan.", -2.5))
+    assert recognizer._unconfirmed("Berhenti.", agreeing) == ""
+    split = hypotheses(("Berhenti.", -0.5), ("Ulangi.", -0.6), ("Bulangi.", -1.0))
+    assert recognizer._unconfirmed("Berhenti.", split) == "unconfirmed stop"
+
+
+@pytest.fixture(scope="module")
+def whisper():
+    return load_whisper(find_whisper_model())
+
+
+def test_the_text_decoded_at_a_pause_is_the_answer_only_if_the_pause_was_the_end(whisper, kb):
+    recognizer = WhisperRecognizer(whisper, steered(kb))
+    decoded: list[int] = []
+    decode = recognizer.decode
+    recognizer.decode = lambda audio: decoded.append(len(audio)) or decode(audio)  # the real decoder, counted
+    def speech_of(path):
+        return read_file(path)[int(16_000 * LEAD_S):-int(16_000 * TAIL_S)]
+
+    speech, more = speech_of(BETIS_SAYA_KRAM), speech_of(ID_RECORDINGS / "dev" / "d_relief_05__id-m3.flac")
+    pause, silence = np.zeros(int(16_000 * 0.3), np.int16), np.zeros(16_000, np.int16)
+
+    def hear(audio: np.ndarray) -> str:
+        recognizer.reset()
+        decoded.clear()
+        texts = [recognizer.accept(audio[i:i + 1600].tobytes()).text for i in range(0, len(audio), 1600)]
+        return " ".join(t for t in texts if t)
+
+    first = hear(np.concatenate([speech, silence]))
+    assert "kram" in first.lower() and len(decoded) == 1  # decoded once, at the pause; the end reused it
+    both = hear(np.concatenate([speech, pause, more, silence]))  # 0.3 s: a pause, not an end
+    # decoded at the pause between (then not used), and the whole at the pause that was its end
+    assert len(decoded) == 2 and decoded[1] > decoded[0] + len(more)
+    assert len(normalize(both)) >= len(normalize(first)) + 3, both  # "kaki kanan saya kram sekarang" too
 
 
 def test_transcribe_in_indonesian():

@@ -13,7 +13,10 @@ pytestmark = pytest.mark.audio
 
 CHECK = RECORDINGS / "id" / "check"
 REQUEST = CHECK / "c_relief_01__id-f2.flac"  # "betis saya kram"
-NEXT = CHECK / "c_next_01__id-klatt3.flac"  # "lanjut"
+# "lanjut" in espeak-ng's f4 voice. Its klatt3 take is heard only through Whisper's full 30 s window
+# (with the 10 s window that makes latency fit, it decodes to "k" and is dropped): a known miss,
+# counted in tests/test_indonesian.py's floors, not asserted here.
+NEXT = CHECK / "c_next_01__id-f4.flac"
 STOP = CHECK / "c_stop_01__id-f2.flac"  # "berhenti"
 ANSWER_TIMEOUT_S = 8.0  # generous: the CPU is shared; latency is measured in bench/indonesian.py
 

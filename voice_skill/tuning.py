@@ -139,6 +139,13 @@ SPEECH_PROB = 0.5
 SILENCE_PROB = 0.35
 # This much non-speech after speech ends an utterance: 450 ms p50 of the latency on the check set.
 ENDPOINT_SILENCE_MS = 400
+# At this much non-speech the utterance so far is decoded already, while the endpoint still waits; if
+# the pause becomes the end, that text is the answer (a pause that is not the end costs one decode).
+# Dev set at load 6 on 2 cores: end of speech to answer p50 1098 -> 835 ms; 28 -> 27/44 right (one
+# "sudah, terus apa" decoded with less trailing silence fell just short of CONFIRM_SHARE).
+# Not taken: ENDPOINT_SILENCE_MS 300 (no split on dev, but people pause longer than espeak-ng does
+# at a comma; with the decode at the pause the wait no longer adds to the latency anyway).
+PAUSE_DECODE_MS = 200
 MIN_SPEECH_MS = 200  # shorter bursts (a click, a cough) are not decoded
 PRE_ROLL_MS = 200  # audio kept from before speech began: the VAD fires a little late
 MAX_UTTERANCE_S = 15.0  # a request is short; longer talk is cut and decoded in pieces
@@ -164,11 +171,34 @@ MAX_REPEATS = 2  # the same sentence more often than this in a row is a loop
 # were decoded at -0.02 to -0.39. So text made only of prompt sentences must be this sure.
 PROMPT_ECHO_LOGPROB_MIN = -0.5
 
+# The encoder hears ENCODER_WINDOW_S of audio (the utterance, then padding) instead of Whisper's 30 s,
+# when the utterance is at least ENCODER_MARGIN_S shorter; longer ones get the full window. Dev set,
+# greedy: 30 s 28/44 right, decode p50 2.07 s (load 7 on 2 cores); 15 s 24/44; 10 s 28/44, 0.58 s;
+# 8 s 26/44; 5 s 21/44, 0.45 s; the window fitted to each utterance (+1 s, at least 3 s) 18/44.
+# Negatives 17/17 unknown at every size.
+ENCODER_WINDOW_S = 10
+ENCODER_MARGIN_S = 1.0
+
+# A transcript meaning a control (next, repeat, stop, help) is decoded again with beam CONFIRM_BEAM,
+# and acted on only if CONFIRM_SHARE of the n-best probability mass means that control too. Dev set:
+# the controls heard right had 0.70-1.00 of the mass; "berhenti" decoded "Bantuan." (help) had 0.50.
+CONFIRM_BEAM = 5
+CONFIRM_SHARE = 0.6
+
 # How many of each intent's example phrasings go into the prompt: Whisper keeps only its last 223
 # prompt tokens, and what comes last steers most, so the relief request and the controls come last.
 PROMPT_EXAMPLES = {"question": 1, "control": 2, "cramp_relief": 3}
 # Measured on dev: no prompt 10/44 right (relief 4/12); this prompt 28/44 (12/12); relief and controls
 # only 24/44; greedy vs beam 5: 28/44 vs 30/44, but beam 5 took one English talk piece for a request.
+# With the 10 s window: controls 3 each 25/44; questions 2 each 22/44; one of each kind 26/44 (11/12).
+# Also tried on dev with the 10 s window, not taken: beam 5 and its top hypothesis 29/44 (decode
+# p50 0.93 s against 0.58 s greedy); the n-best's intent by probability mass 28/44 and one negative
+# taken; the first n-best hypothesis the matcher knows 29/44, one negative taken; no_repeat_ngram_size
+# 3: 29/44, one negative taken (4: three); temperature fallback 0.2/0.4/0.6 (best of 5 samples) when
+# greedy is dropped as improbable or looping: 29/44, negatives 17/17, but decode p95 0.6 -> 5.5 s;
+# scoring the control phrasings against the audio (CTranslate2 align): 1.5-3 s per utterance, and it
+# ranked "selanjutnya" above "ulangi" for "ulangi". Keeping a looped sentence once instead of dropping
+# it would have made English talk "Berhenti." (a loop of it at avg log-probability -0.17).
 
 # --- barge-in: commands heard while the skill speaks (voice_skill/for_us.py, voice_skill/barge_in.py) --
 
