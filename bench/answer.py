@@ -58,13 +58,16 @@ def main() -> int:
     for name in args.sets.split(","):
         right: dict[str, list[bool]] = defaultdict(list)
         relief: dict[str, list[bool]] = defaultdict(list)
+        plain: dict[str, list[bool]] = defaultdict(list)  # the transcript's bare match, as before issue 10's rules
         for row in requests(name):
             path = SETS[name].parent / row["path"]
             started = time.process_time()
-            text, match = answer(listener.transcribe(path), matcher, lambda: listener.reread(path))
+            transcript = listener.transcribe(path)
+            text, match = answer(transcript, matcher, lambda: listener.reread(path))
             busy_s += time.process_time() - started
             audio_s += len(read_file(path)) / SAMPLE_RATE
             right[row["condition"]].append(match.intent == row["intent"])
+            plain[row["condition"]].append(matcher.match(transcript).intent == row["intent"])
             if row["intent"] == RELIEF:
                 relief[row["condition"]].append(match.intent == RELIEF)
             if args.errors and match.intent != row["intent"]:
@@ -72,19 +75,21 @@ def main() -> int:
         for condition in sorted(right):
             ok, rel = right[condition], relief[condition]
             print(f"{name:6} {condition:9} all {100 * np.mean(ok):5.1f}% ({sum(ok)}/{len(ok)})  "
-                  f"relief {sum(rel)}/{len(rel)}", flush=True)
-    answered = []
+                  f"relief {sum(rel)}/{len(rel)}  (bare match: {100 * np.mean(plain[condition]):5.1f}%)", flush=True)
+    answered, bare = [], 0
     talk = pieces()
     for piece in talk:
         chunks = [piece[i:i + CHUNK].tobytes() for i in range(0, len(piece), CHUNK)]
         started = time.process_time()
-        text, match = answer(listener.recognizer.transcribe(chunks), matcher, lambda: listener.recognizer.reread(chunks))
+        transcript = listener.recognizer.transcribe(chunks)
+        text, match = answer(transcript, matcher, lambda: listener.recognizer.reread(chunks))
         busy_s += time.process_time() - started
         audio_s += PIECE_S
+        bare += matcher.match(transcript).intent != UNKNOWN
         if match.intent != UNKNOWN:
             answered.append(f"{match.intent} <- '{text}'")
     print(f"ordinary speech: {len(answered)}/{len(talk)} four-second pieces answered "
-          f"({100 * len(answered) / len(talk):.1f}%), {len(talk) * PIECE_S / 60:.0f} min")
+          f"({100 * len(answered) / len(talk):.1f}%; bare match {bare}), {len(talk) * PIECE_S / 60:.0f} min")
     if args.errors:
         print("\n".join(f"  {line}" for line in answered))
     print(f"real-time factor (decoding and answering, CPU time): {busy_s / audio_s:.3f}")
