@@ -203,7 +203,9 @@ def markdown(summary: dict, systems: dict) -> str:
         "in every voice clean; in each noisy condition once, the voice rotating. Babble: five espeak-ng talkers "
         "reading public-domain prose; stationary: noise with the babble's long-term spectrum.",
         "- Ordinary speech: `bench/ordinary_speech.txt`, Aesop's fables retold in plain words (public domain) "
-        "and everyday household talk written for the bench, read by the same five voices, one paragraph each.",
+        "and everyday household talk written for the bench, every paragraph read by each of the five voices "
+        "and a sixth used nowhere else (espeak-ng RP m1); PocketSphinx, which accepts hundreds of times an "
+        "hour, is measured on the first reading of each paragraph only (`bench/run.py`, `peer_speech`).",
         "- Each request is a fresh trial from idle; the controls (next, repeat, stop, help) are heard "
         "mid-relief, where they mean something. Audio goes in 100 ms chunks, then 1 s of quiet. The first "
         "answer counts; silence means `unknown`, the right answer for out-of-domain speech.",
