@@ -211,3 +211,8 @@ COMMAND_CONFIDENCE = 0.8
 # ... with this much sound (above endpoint.LEVEL_FLOOR) in it: in the canceller's near-silence Vosk
 # still makes out a "what" now and then; with AEC3's gain control on that was 266 an hour.
 MIN_LOUD_S = 0.2
+# ... not counting chunks that correlate this well (peak normalized correlation, 0-1) with the echo of what
+# was being played (voice_skill.echo): in the virtual room (bench/echo_room.py recordings, AEC3 letting
+# its voice through at moments), 86% of the loud chunks of echo alone were at 0.3 or more, the chunks
+# from a command's start on 70% below it (median 0.11).
+ECHO_LIKENESS_MAX = 0.3
