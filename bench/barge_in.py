@@ -81,17 +81,18 @@ def speech_part(x: np.ndarray) -> np.ndarray:
 class Simulation:
     """One microphone and one speaker on a simulated clock, through the skill's own while-speaking path."""
 
-    def __init__(self, model, kb, cancel: bool = True) -> None:
+    def __init__(self, model, kb, cancel: bool = True, aec: dict | None = None) -> None:
         self.matcher = Matcher(kb)
         self.grammar = grammar_phrases(kb, model, INTERRUPTING)
         self.model = model
         self.cancel = cancel
+        self.aec = aec or {}  # EchoCanceller's AEC3 settings
         self.echo_energy = [0.0, 0.0]  # of the echo in the microphone, and of what the canceller left of it
 
     def run(self, played: np.ndarray, rate: int, mic_extra: np.ndarray, delay_s: float, echo_gain: float,
             rng: np.random.Generator) -> list[Outcome]:
         """Play `played` (at `rate`), hear its echo plus `mic_extra` (16 kHz float); every command found."""
-        canceller = EchoCanceller() if self.cancel else None
+        canceller = EchoCanceller(**self.aec) if self.cancel else None
         listener = CommandListener(Recognizer(self.model, self.grammar), self.matcher, canceller)
         played16 = soxr.resample(played, rate, SAMPLE_RATE).astype(np.float32)
         mic = echo_gain * echo_path(played16, delay_s, rng)
@@ -187,6 +188,8 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=5.0, help="minutes of its own speech looped back (default 5; 0: none)")
     parser.add_argument("--skip-raw", action="store_true", help="skip the no-canceller comparison")
     parser.add_argument("--seed", type=int, default=11, help="the simulation's random choices (default 11)")
+    parser.add_argument("--noise-suppression", action="store_true", help="AEC3 with its noise suppression on")
+    parser.add_argument("--no-high-pass", action="store_true", help="AEC3 without its high-pass filter")
     parser.add_argument("--only-self", action="store_true", help="only the self-triggers (and the real-time factor)")
     args = parser.parse_args()
     print("command:", shlex.join([sys.executable, *sys.argv]))
@@ -199,7 +202,9 @@ def main() -> int:
     primer = voices["en"].render(kb.lines("help", "en")[0])
     print(f"{len(command_recordings())} command recordings x {len(steps)} lines (step 1, the hint) "
           f"x {len(SERS_DB)} speech-to-echo ratios; echo 40 ms, about -26 dBFS; each line after the help line")
-    sim = Simulation(model, kb)
+    aec = dict(noise_suppression=args.noise_suppression, high_pass_filter=not args.no_high_pass)
+    print(f"AEC3 settings: {aec}")
+    sim = Simulation(model, kb, aec=aec)
     started = time.process_time()
     if not args.only_self:
         summarize("cancelled", recognition(sim, steps, primer, rate, rng))

@@ -37,7 +37,7 @@ DEMO = Path(__file__).resolve().parent.parent / "tests" / "recordings" / "demo"
 DELAY_S = 0.04
 # What the person says, and when: (while the skill is "speaking" or "idle", after this many seconds of it).
 SCRIPT = [("idle", 1.0, "my-calf-is-cramping"), ("speaking", 3.0, "next"), ("speaking", 2.5, "repeat"),
-          ("idle", 0.8, "next"), ("speaking", 3.0, "stop"), ("idle", 4.0, None)]
+          ("idle", 0.8, "next"), ("speaking", 1.0, "stop"), ("idle", 4.0, None)]
 
 
 class SimulatedSpeaker:

@@ -37,7 +37,7 @@ LAG_SEARCH_S = (-0.2, 0.5)  # where the echo may be, relative to the timestamps
 LAG_WINDOW_S = 1.5  # microphone audio correlated each time
 LAG_EVERY_S = 0.5
 LAG_MIN_CORRELATION = 0.3  # a weaker peak is no evidence of where the echo is
-# Each change costs AEC3 some re-adapting (and the canceller SETTLE_AGAIN_S of silence), and AEC3 copes
+# Each change costs AEC3 some re-adapting (and the canceller a new learning), and AEC3 copes
 # with its reference 10 to 90 ms ahead: a change within LAG_CHANGE_S of ECHO_BEHIND_S is left alone,
 # and a larger one must be measured twice running (within LAG_AGREE_S): at the start of a line, with
 # little played sound in the window, the correlation's peak wanders.
@@ -55,7 +55,8 @@ DRIFT_S = 0.2
 # its initial state, it seems), and the self-triggers came from there ("quit" heard 3.5 s into a
 # line); from 2.5 s on, this test held off until 3.3-4.4 s of played sound, after that leak, and no
 # output of an echo alone reached the command decoder's level again. In a room too noisy to show
-# LEARNT_DB, it is trusted after SETTLE_MAX_S. After a lag change: SETTLE_AGAIN_S.
+# LEARNT_DB, it is trusted after SETTLE_MAX_S. A lag change is a new room: learnt anew, for at least
+# SETTLE_AGAIN_S of played sound.
 SETTLE_FIRST_S = 3.0
 LEARNT_WINDOW_S = 0.5
 LEARNT_DB = 20.0
@@ -94,10 +95,10 @@ class EchoCanceller:
         self._since_lag = 0
         self.lag_s = 0.0  # the echo's delay behind the timestamps, as last measured
         self._new_lag: float | None = None  # a different lag measured once, not yet confirmed
-        self._settling = 0  # samples of played sound still to re-learn from after a lag change
         self.learnt = False  # has AEC3 shown it removes the echo (see LEARNT_DB)?
+        self._settle_s = SETTLE_FIRST_S  # the least played sound to learn from
         self._learning: collections.deque[tuple[float, float]] = collections.deque(maxlen=int(LEARNT_WINDOW_S * 100))
-        self._learnt_from = 0  # frames of played sound so far, while not yet learnt
+        self._learnt_from = 0  # frames of played sound learnt from so far, while not yet learnt
         self._since_sound = TAIL_FRAMES  # frames since the reference last carried sound
         self.last_sound_at = float("-inf")  # when the last played block carrying sound was heard
         self.echo_likeness = 0.0  # of the last chunk's output: see _likeness
@@ -164,10 +165,11 @@ class EchoCanceller:
                 self._learn(frame, out)
             if self._since_sound < TAIL_FRAMES:  # its voice may be in the room, and AEC3 not yet trusted
                 return bytes(2 * FRAME)
-        if self._settling > 0 and sound:  # re-learning the room: its output can't be trusted
-            self._settling -= FRAME
-            return bytes(2 * FRAME)
         return out
+
+    def _learn_anew(self, settle_s: float) -> None:
+        self.learnt, self._settle_s, self._learnt_from = False, settle_s, 0
+        self._learning.clear()
 
     def _learn(self, mic: np.ndarray, out: bytes) -> None:
         """One more frame of played sound: has AEC3 now shown it removes the echo?"""
@@ -177,7 +179,7 @@ class EchoCanceller:
         self._learnt_from += 1
         if self._learnt_from >= SETTLE_MAX_S * 100:
             self.learnt = True
-        elif self._learnt_from >= SETTLE_FIRST_S * 100 and len(self._learning) == self._learning.maxlen:
+        elif self._learnt_from >= self._settle_s * 100 and len(self._learning) == self._learning.maxlen:
             heard = sum(m for m, _ in self._learning)
             left = sum(c for _, c in self._learning)
             quiet = left / (len(self._learning) * FRAME) < (LEVEL_FLOOR * 32768) ** 2
@@ -198,7 +200,7 @@ class EchoCanceller:
             self._new_lag = None
         elif self._new_lag is not None and abs(lag - self._new_lag) <= LAG_AGREE_S:
             self.lag_s, self._new_lag = lag, None  # measured twice running: the echo really moved
-            self._settling = max(self._settling, int(SETTLE_AGAIN_S * SAMPLE_RATE))
+            self._learn_anew(SETTLE_AGAIN_S)
         else:
             self._new_lag = lag
 
