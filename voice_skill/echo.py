@@ -4,14 +4,19 @@ A home device's microphone hears its own speaker. The skill owns its output stre
 the samples it played and when they reached the speaker; the speaker hands those to `played`, and
 `process` lays them on one timeline with the microphone's audio and gives AEC3 each 10 ms of
 microphone audio with what was played at that moment. In the virtual room it removes 60 dB and
-more of the skill's voice once it has heard about a second of it.
+more of the skill's voice once it has learnt the room (see SETTLE_FIRST_S: 3-5 s of its first speech).
 
 Chosen by measurement (the room's own recordings replayed through each; numbers in the barge-in
 note): Speex's linear canceller (libspeexdsp) removed only 10-15 dB here and let the skill's own
 "next step" and "stop" through; Speex first and AEC3 after, handing on Speex's output where a person
 spoke, kept more of their words but also more echo ("stop" heard as "done"). AEC3's suppressor does
 cut the weak start of a word said over loud echo ("stop" may come out as "up"), which is the limit
-of what is heard while it speaks. Its gain control stays off: with it, Vosk heard "what" in the
+of what is heard while it speaks. PulseAudio's module-echo-cancel (aec_method=webrtc, the older
+WebRTC canceller of libwebrtc-audio-processing 0.3), in the virtual room (bench/echo_room.py, 12
+commands per ratio): 12/6/1 of 12 heard at +6/0/-6 dB with its noise suppression off (8/2/1 with it
+on), where AEC3 heard 8/5/3 (5-8 at +6 dB across runs); it runs outside the skill, on the system's
+devices, and its self-triggers are not measured: not adopted. Noise suppression on and the high-pass
+filter off: see tuning.py's barge-in numbers. Its gain control stays off: with it, Vosk heard "what" in the
 boosted near-silence (266 self-triggers an hour in bench/barge_in.py).
 """
 
