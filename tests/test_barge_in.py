@@ -36,6 +36,17 @@ def test_anything_else_heard_over_its_voice_does_not(matcher, text):
     assert not interrupts(text, matcher.match(text), matcher)
 
 
+@pytest.mark.parametrize("chunk_level, likeness, counts", [
+    (0.02, 0.1, True),  # a person's voice over what is left of the echo
+    (0.02, 0.6, False),  # the skill's own voice, let through by the canceller: it follows what was played
+    (0.001, 0.1, False),  # the canceller's near-silence
+])
+def test_only_loud_sound_unlike_its_own_echo_counts_towards_a_command(chunk_level, likeness, counts):
+    from voice_skill.barge_in import persons_sound
+
+    assert persons_sound(chunk_level, likeness) is counts
+
+
 def test_the_grammar_while_speaking_holds_only_the_interrupting_intents(kb):
     from voice_skill.recognizer import UNK, find_model, grammar_phrases, load_model
 

@@ -9,13 +9,28 @@ interrupt, from the knowledge base), and only what voice_skill.for_us.interrupts
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from voice_skill.audio_in import SAMPLE_RATE, level
 from voice_skill.endpoint import LEVEL_FLOOR, QuietDetector
 from voice_skill.for_us import interrupts
 from voice_skill.matcher import Match, Matcher
 from voice_skill.recognizer import Recognizer
-from voice_skill.tuning import MIN_LOUD_S  # of sound above the level floor in an utterance, for it to be a command
+from voice_skill.tuning import ECHO_LIKENESS_MAX, MIN_LOUD_S
+
+
+def persons_sound(chunk_level: float, echo_likeness: float) -> bool:
+    """Is this chunk of the cleaned microphone's audio sound a person may have made? Loud enough to
+    count (LEVEL_FLOOR), and not looking like the skill's own echo: where the canceller lets its voice
+    through, what comes out still correlates with what was played."""
+    return chunk_level > LEVEL_FLOOR and echo_likeness < ECHO_LIKENESS_MAX
+
+
+class Canceller(Protocol):
+    """What the listener needs of the echo canceller (voice_skill.echo.EchoCanceller)."""
+
+    echo_likeness: float  # how much the last chunk it gave looks like the echo of what was played (0-1)
+
 
 @dataclass
 class Command:
@@ -27,18 +42,21 @@ class CommandListener:
     """Feeds echo-cancelled audio to the narrow-grammar decoder; gives a Command once one is heard.
 
     It acts on Vosk's own endpoint, or sooner: once the level has been quiet for a moment and the
-    words so far already make a command. Only an utterance with MIN_LOUD_S of real sound in it can
-    be one: given the canceller's near-silence, Vosk will still make out a "what" now and then."""
+    words so far already make a command. Only an utterance with MIN_LOUD_S of a person's sound in it
+    (persons_sound) can be one: given the canceller's near-silence, Vosk will still make out a "what"
+    now and then, and where the canceller lets the skill's voice through, words of its own."""
 
-    def __init__(self, recognizer: Recognizer, matcher: Matcher) -> None:
+    def __init__(self, recognizer: Recognizer, matcher: Matcher, canceller: Canceller | None = None) -> None:
         self.recognizer = recognizer
         self.matcher = matcher
+        self.canceller = canceller
         self.quiet = QuietDetector()
         self.loud_s = 0.0
 
     def feed(self, chunk: bytes) -> Command | None:
         self.quiet.update(chunk)
-        if level(chunk) > LEVEL_FLOOR:
+        likeness = 0.0 if self.canceller is None else self.canceller.echo_likeness
+        if persons_sound(level(chunk), likeness):
             self.loud_s += len(chunk) / 2 / SAMPLE_RATE
         heard = self.recognizer.accept(chunk)
         if heard.final:

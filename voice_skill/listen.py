@@ -192,11 +192,12 @@ def open_canceller(args, speaker: SpeakerLike) -> EchoCanceller | None:
     return canceller
 
 
-def open_commands(kb: knowledge.KnowledgeBase, recognizer: Recognizer, conversation: Conversation) -> CommandListener:
+def open_commands(kb: knowledge.KnowledgeBase, recognizer: Recognizer, conversation: Conversation,
+                  canceller: EchoCanceller) -> CommandListener:
     """The second decoder, heard while the skill speaks: the same Vosk model, with a grammar of only
     what may interrupt it (open_canceller allows barge-in only where the recogniser is Vosk)."""
     model = recognizer.model
-    return CommandListener(Recognizer(model, grammar_phrases(kb, model, INTERRUPTING)), conversation.matcher)
+    return CommandListener(Recognizer(model, grammar_phrases(kb, model, INTERRUPTING)), conversation.matcher, canceller)
 
 
 def run(args) -> int:
@@ -206,7 +207,7 @@ def run(args) -> int:
     speaker = open_speaker(args, kb)
     conversation = Conversation(kb, args.lang, hands_free=True)
     canceller = None if args.demo else open_canceller(args, speaker)
-    commands = None if canceller is None else open_commands(kb, recognizer, conversation)
+    commands = None if canceller is None else open_commands(kb, recognizer, conversation, canceller)
     loop = HandsFree(recognizer, conversation, speaker, emit=lambda line: print(line, flush=True), commands=commands)
     try:
         if args.demo:
