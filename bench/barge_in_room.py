@@ -126,6 +126,8 @@ def one_round(room: VirtualRoom, kb, steps: list[np.ndarray], voice: str, comman
     samples, lines = command_over_step_1(room, kb, path)
     heard = [line for line in lines if line.startswith("heard:")]
     acted = len(heard) == 2 and f"[{command} " in heard[1]
+    if not acted:
+        print(f"  missed ({voice}):", " | ".join(lines), flush=True)
     ended = command_end(samples, path)
     if command == "next":
         begun = ended + find(steps[1], samples[int(ended * RATE):])

@@ -78,14 +78,15 @@ class EchoCanceller:
     """Removes the skill's own voice from the microphone's audio. Thread-safe between one speaker
     thread (`played`) and one microphone consumer (`process`)."""
 
-    def __init__(self, noise_suppression: bool = False, high_pass_filter: bool = True) -> None:
+    def __init__(self, noise_suppression: bool = False, high_pass_filter: bool = True,
+                 auto_gain_control: bool = False) -> None:
         try:
             from livekit import rtc
         except ImportError as error:
             raise SkillError(f"echo cancellation is not available ({error})") from None
         self._rtc = rtc
         self._apm = rtc.AudioProcessingModule(echo_cancellation=True, noise_suppression=noise_suppression,
-                                              high_pass_filter=high_pass_filter)
+                                              high_pass_filter=high_pass_filter, auto_gain_control=auto_gain_control)
         self._lock = threading.Lock()
         self._incoming: collections.deque[tuple[np.ndarray, int, float]] = collections.deque()
         self._resampler: soxr.ResampleStream | None = None  # the played audio to 16 kHz
