@@ -3,6 +3,8 @@ a command heard then, and the narrow grammar the second decoder listens with."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from voice_skill.barge_in import Command
@@ -10,6 +12,8 @@ from voice_skill.conversation import Conversation
 from voice_skill.for_us import INTERRUPTING, interrupts
 from voice_skill.listen import HandsFree
 from voice_skill.matcher import Matcher
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +83,7 @@ class Hears:
 
     def __init__(self, command: Command | None) -> None:
         self.command = command
+        self.hearing_someone = False
 
     def feed(self, chunk: bytes) -> Command | None:
         command, self.command = self.command, None
@@ -165,3 +170,60 @@ def test_indonesian_speech_is_not_listened_to_while_speaking_yet(capsys):
     args.lang = "id"
     assert open_canceller(args, Played()) is None
     assert capsys.readouterr().err.count("\n") == 1
+
+
+class FallsSilent(Speaking):
+    """The speaker as the loop sees it: speaking until `until` on the loop's clock, then silent."""
+
+    def __init__(self, clock: list[float], until: float) -> None:
+        super().__init__()
+        self.clock, self.until = clock, until
+
+    @property
+    def speaking(self) -> bool:
+        return self.clock[0] < self.until and not self.interrupted
+
+    @speaking.setter
+    def speaking(self, value: bool) -> None:
+        pass
+
+    @property
+    def last_sound_at(self) -> float:
+        return min(self.clock[0], self.until)
+
+    @last_sound_at.setter
+    def last_sound_at(self, value: float) -> None:
+        pass
+
+
+@pytest.mark.parametrize("early_s", [-0.3, 0.1, 0.2, 0.3])  # -0.3: said just after, in the gap
+@pytest.mark.parametrize("recording", ["next_02__piper-joe.wav", "next_03__espeak-en-us-f3.wav"])
+def test_a_command_begun_as_its_voice_dies_away_is_heard_whole(kb, matcher, recording, early_s):
+    """People say "next" as a line ends, not after a pause: the word starts while the skill may still
+    be heard (the command decoder's time) and ends after (the main decoder's). Heard in halves, it was
+    lost; it must be acted on."""
+    import numpy as np
+
+    from voice_skill.audio_in import CHUNK_MS, SAMPLE_RATE, read_file
+    from voice_skill.barge_in import CommandListener
+    from voice_skill.recognizer import Recognizer, find_model, grammar_phrases, load_model
+    from voice_skill.tuning import ECHO_TAIL_S
+
+    model = load_model(find_model())
+    word = read_file(ROOT / "tests" / "recordings" / "clean" / recording)
+    onset = int(np.flatnonzero(np.abs(word) > 0.03 * np.abs(word).max())[0])
+    line_ends = 2.0
+    starts_at = int((line_ends + ECHO_TAIL_S - early_s) * SAMPLE_RATE) - onset  # its sound begins early_s before
+    audio = np.zeros(starts_at + len(word) + SAMPLE_RATE, np.int16)
+    audio[starts_at:starts_at + len(word)] = word
+    clock = [0.0]
+    speaker = FallsSilent(clock, until=line_ends)
+    commands = CommandListener(Recognizer(model, grammar_phrases(kb, model, INTERRUPTING)), matcher)
+    loop = HandsFree(recognizer=Recognizer(model, grammar_phrases(kb, model)), conversation=Conversation(kb, hands_free=True),
+                     speaker=speaker, emit=lambda _: None, clock=lambda: clock[0], commands=commands)
+    loop.conversation.hear("my calf is cramping")  # step 1 is being spoken
+    step = SAMPLE_RATE * CHUNK_MS // 1000
+    for at in range(0, len(audio) - step + 1, step):
+        clock[0] = at / SAMPLE_RATE
+        loop.feed(audio[at:at + step].tobytes())
+    assert speaker.said == [kb.lines("cramp_relief", "en")[1]], f"heard as: {speaker.said}"

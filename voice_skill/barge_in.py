@@ -65,6 +65,11 @@ class CommandListener:
             return self._judge(self.recognizer.finish() or heard.text)
         return None
 
+    @property
+    def hearing_someone(self) -> bool:
+        """A person began to speak in this utterance and has not stopped."""
+        return self.loud_s > 0 and not self.quiet.speech_ended
+
     def reset(self) -> None:
         self.recognizer.reset()
         self._utterance_over()

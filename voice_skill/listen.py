@@ -36,7 +36,7 @@ from voice_skill.errors import SkillError
 from voice_skill.for_us import INTERRUPTING, understand
 from voice_skill.matcher import Match
 from voice_skill.recognizer import ENGINES, Recognizer, Utterances, grammar_phrases, open_recognizer
-from voice_skill.tuning import ECHO_TAIL_S  # after our own last sound, the room (and loopback) may still carry it
+from voice_skill.tuning import COMMAND_OVERRUN_S, ECHO_TAIL_S  # ECHO_TAIL_S: after our own last sound, the room may still carry it
 
 DEMO_RECORDING = Path(__file__).resolve().parent / "data" / "demo-my-calf-is-cramping.wav"
 MIC_RETRY_S = 2.0
@@ -72,7 +72,7 @@ class HandsFree:
         self._rejected = ""  # the last partial text found not meant for us
 
     def feed(self, chunk: bytes) -> Exchange | None:
-        if self.speaker.speaking or self.clock() - self.speaker.last_sound_at < ECHO_TAIL_S:
+        if self._echo_possible() or self._command_under_way():
             self._deaf = True
             command = self.commands.feed(chunk) if self.commands is not None else None
             return None if command is None else self._act(command.text, command.match)
@@ -91,6 +91,15 @@ class HandsFree:
         if heard.text and self.quiet.speech_ended:
             self._rejected = heard.text  # not for us; don't weigh the same words again next chunk
         return None
+
+    def _echo_possible(self) -> bool:
+        return self.speaker.speaking or self.clock() - self.speaker.last_sound_at < ECHO_TAIL_S
+
+    def _command_under_way(self) -> bool:
+        """Someone began a command over the skill's voice and is still saying it: the command decoder
+        hears it out, rather than the main decoder hearing only its end."""
+        return (self.commands is not None and self.commands.hearing_someone
+                and self.clock() - self.speaker.last_sound_at < ECHO_TAIL_S + COMMAND_OVERRUN_S)
 
     def _understand(self, text: str) -> tuple[str, Match] | None:
         return understand(text, self.conversation.matcher, self.conversation.dialogue.active)

@@ -106,6 +106,10 @@ MAX_REQUEST_WORDS = 12
 # After the skill's own last sound, the microphone is ignored this long. tests/test_listen_room.py with
 # the speaker looped into the microphone: its own "say next ... or stop" never triggers it.
 ECHO_TAIL_S = 0.35
+# A person who began talking over the skill keeps the command decoder this much longer after its
+# voice has died away, until they stop: "next" said as a line ends, heard in two halves by two
+# decoders, was lost (tests/test_barge_in.py). The longest command, the relief request, takes 1.5 s.
+COMMAND_OVERRUN_S = 2.0
 
 # --- dialogue (voice_skill/dialogue.py): choices for people, not measurements -------------------
 
