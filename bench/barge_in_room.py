@@ -40,12 +40,13 @@ QUIET_RMS = 150  # int16 RMS of a 10 ms frame that counts as sound (the room is 
 
 
 def step_audio(kb) -> list[np.ndarray]:
-    """The first two steps as the skill plays them, at 16 kHz."""
+    """The first two steps and the hint as the skill plays them, at 16 kHz."""
     from voice_skill.speech_out import Synthesizer
 
     synthesizer = Synthesizer("en")
     rate = synthesizer.output_rate()
-    return [soxr.resample(synthesizer.render(line), rate, RATE) for line in kb.lines("cramp_relief", "en")[:2]]
+    lines = [*kb.lines("cramp_relief", "en")[:2], kb.say("relief_hint", "en")]
+    return [soxr.resample(synthesizer.render(line), rate, RATE) for line in lines]
 
 
 def find(needle: np.ndarray, haystack: np.ndarray) -> float:
@@ -68,16 +69,16 @@ def wait_for(room: VirtualRoom, prefix: str, after: int, timeout: float) -> floa
     return None
 
 
-def command_over_step_1(room: VirtualRoom, kb, command, settle_s: float = 2.5):
-    """The request; then `command` said COMMAND_AT_S into step 1. The microphone's recording and the
-    lines printed from the request on."""
+def command_over_step_1(room: VirtualRoom, kb, command, settle_s: float = 2.5, at_s: float = COMMAND_AT_S):
+    """The request; then `command` said `at_s` into step 1 (its first line). The microphone's recording
+    and the lines printed from the request on."""
     quiet_down(room)
     printed_before = len(room.lines())
     with room.record("micfeed.monitor") as microphone:
         room.play(REQUEST, sink="micfeed")
         started = wait_for(room, f"say: {kb.lines('cramp_relief', 'en')[0]}", printed_before, 5.0)
         assert started is not None, f"the request was not answered: {room.lines()[printed_before:]}"
-        time.sleep(max(0.0, started + COMMAND_AT_S - time.monotonic()))
+        time.sleep(max(0.0, started + at_s - time.monotonic()))
         room.play(command, sink="micfeed")
         time.sleep(settle_s)
     return microphone.samples, room.lines()[printed_before:]
@@ -119,11 +120,16 @@ def echo_level(room: VirtualRoom, kb) -> float:
     return float(20 * np.log10(np.median(command[command > QUIET_RMS]) / np.median(echo[echo > QUIET_RMS])))
 
 
-def one_round(room: VirtualRoom, kb, steps: list[np.ndarray], voice: str, command: str) -> tuple[bool, float | None]:
+def one_round(room: VirtualRoom, kb, steps: list[np.ndarray], voice: str, command: str,
+              before_silence_s: float | None = None) -> tuple[bool, float | None]:
     """Whether the command was acted on, and how soon after its end (next: step 2's first sound;
-    stop: the end of the last sound)."""
+    stop: the end of the last sound). With `before_silence_s`, the command's sound begins that long
+    before the skill falls silent after step 1 and its hint, as people answer the hint's question."""
     path = VOICES[voice] / f"{command}.wav"
-    samples, lines = command_over_step_1(room, kb, path)
+    at_s = COMMAND_AT_S
+    if before_silence_s is not None:
+        at_s = (len(steps[0]) + len(steps[-1])) / RATE - before_silence_s - speech_span(read_16k(path))[0]
+    samples, lines = command_over_step_1(room, kb, path, at_s=at_s)
     heard = [line for line in lines if line.startswith("heard:")]
     acted = len(heard) == 2 and f"[{command} " in heard[1]
     if not acted:
@@ -141,6 +147,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--volume", type=int, default=LOOPBACK_VOLUME, help="loopback volume, percent")
     parser.add_argument("--command", choices=["next", "stop"], default="next")
+    parser.add_argument("--before-silence", type=float, default=None, metavar="S",
+                        help="say it as the hint ends, beginning S seconds before the skill falls silent")
     args = parser.parse_args()
     print("command:", shlex.join([sys.executable, *sys.argv]))
     from voice_skill import knowledge
@@ -154,7 +162,7 @@ def main() -> int:
             warm_up(room)
             print(f"command over the echo: {echo_level(room, kb):+.1f} dB (loopback {LOOPBACK_MS} ms, {args.volume}%)")
             for voice in VOICES:
-                results = [one_round(room, kb, steps, voice, args.command) for _ in range(args.rounds)]
+                results = [one_round(room, kb, steps, voice, args.command, args.before_silence) for _ in range(args.rounds)]
                 times = sorted(t for ok, t in results if ok)
                 timing = f"p50 {np.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms" if times else ""
                 print(f"{voice}: '{args.command}' acted on {len(times)}/{args.rounds}  {timing}")
