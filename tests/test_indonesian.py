@@ -168,6 +168,8 @@ def test_a_control_heard_again_replaces_an_action_only_if_it_is_the_likelier_rea
     assert recognizer._control_heard(None, 1.0, -0.05) == ""  # a surer reading of something else stands
     said[:] = [Decoded("Gua ini.", -0.8, 0.0, 1.0, -2.4)]
     assert recognizer._control_heard(None, 1.0, None) == ""  # not a control: nothing
+    said[:] = [Decoded("Saya lakukan. Kemudian.", -0.95, 0.0, 1.0, -5.7)]  # English talk, steered to a command
+    assert recognizer._control_heard(None, 2.0, None) == ""
 
 
 @pytest.fixture(scope="module")

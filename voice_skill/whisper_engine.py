@@ -33,10 +33,11 @@ from voice_skill.errors import SkillError
 from voice_skill.knowledge import KnowledgeBase
 from voice_skill.matcher import CONTROLS, RELIEF, UNKNOWN, Matcher, normalize
 from voice_skill.recognizer import PROJECT_MODELS_DIR, Heard, Utterances
-from voice_skill.tuning import (AVG_LOGPROB_MIN, COMPRESSION_RATIO_MAX, CONFIRM_BEAM, CONFIRM_SHARE, CONTROL_RETRY_MAX_S,
-                                ENCODER_MARGIN_S, ENCODER_WINDOW_S, ENDPOINT_SILENCE_MS, MAX_REPEATS, MAX_UTTERANCE_S,
-                                MAX_WORDS_PER_S, MIN_SPEECH_MS, MIN_TOKENS, NO_SPEECH_MAX, PAUSE_DECODE_MS, PRE_ROLL_MS,
-                                PROMPT_ECHO_LOGPROB_MIN, PROMPT_EXAMPLES, SILENCE_PROB, SPEECH_PROB, TOKENS_PER_S)
+from voice_skill.tuning import (AVG_LOGPROB_MIN, COMPRESSION_RATIO_MAX, CONFIRM_BEAM, CONFIRM_SHARE,
+                                CONTROL_RETRY_LOGPROB_MIN, CONTROL_RETRY_MAX_S, ENCODER_MARGIN_S, ENCODER_WINDOW_S,
+                                ENDPOINT_SILENCE_MS, MAX_REPEATS, MAX_UTTERANCE_S, MAX_WORDS_PER_S, MIN_SPEECH_MS,
+                                MIN_TOKENS, NO_SPEECH_MAX, PAUSE_DECODE_MS, PRE_ROLL_MS, PROMPT_ECHO_LOGPROB_MIN,
+                                PROMPT_EXAMPLES, SILENCE_PROB, SPEECH_PROB, TOKENS_PER_S)
 
 WHISPER_MODEL_NAME = "whisper-base"
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt")
@@ -301,12 +302,14 @@ class WhisperRecognizer(Utterances):
 
     def _control_heard(self, encoded, seconds: float, to_beat: float | None) -> str:
         """Short speech the first listen placed nowhere (dropped, unknown, or about cramps but like no
-        phrasing), heard again against the controls' phrasings alone: a control, confirmed by the
-        n-best as any is, and more probable than `to_beat` (the first reading's average log-probability)."""
+        phrasing), heard again against the controls' phrasings alone: a control, surer than the guards
+        ask of any text (steered this hard, Whisper makes commands of talk), confirmed by the n-best as
+        any is, and more probable than `to_beat` (the first reading's average log-probability)."""
         max_length = len(self._control_start) + MIN_TOKENS + int(TOKENS_PER_S * seconds)
         hypotheses = self._hypotheses(encoded, max_length, CONFIRM_BEAM, CONFIRM_BEAM, self._control_start)
         top = hypotheses[0]
         reason = (self._rejection(top, seconds, self._control_sentences)
+                  or ("improbable" if top.avg_logprob < CONTROL_RETRY_LOGPROB_MIN else "")
                   or ("" if self.options.meaning(top.text) in self.options.confirm else "no control")
                   or self._unconfirmed(top.text, hypotheses)
                   or ("less probable" if to_beat is not None and top.avg_logprob <= to_beat else ""))
