@@ -55,10 +55,11 @@ def test_held_out_requests_reach_the_right_intent(held_out):
     everything = [ok for oks in by_intent.values() for ok in oks]
     wrong = [(row["text"], row["voice"], answer["transcript"], answer["intent"])
              for row, answer in held_out if answer["intent"] != row["intent"]]
-    # Measured (bench/indonesian.py): relief 19/22, all 42/68. Floors a little below, so that a real
-    # regression fails; the issue's targets (95%, 80%) are not reached yet with Whisper base.
+    # Measured (bench/indonesian.py): relief 19/22, all 46/68 (42/68 before the controls' second listen).
+    # Floors a little below, so that a real regression fails; the issue's targets (95%, 80%) are not
+    # reached yet with Whisper base.
     assert sum(relief) / len(relief) >= 0.8, wrong
-    assert sum(everything) / len(everything) >= 0.58, wrong
+    assert sum(everything) / len(everything) >= 0.62, wrong
 
 
 def test_the_relief_request_brings_the_first_indonesian_step(held_out, kb):
@@ -78,7 +79,7 @@ def test_the_controls_are_heard_and_never_taken_for_one_another(held_out):
     for row, answer in controls:
         if row["text"] == "berhenti":  # the stop word the steps' hint teaches, in both its voices
             assert answer["intent"] == "stop", said
-    assert sum(answer["intent"] == row["intent"] for row, answer in controls) >= 8, said  # measured 9/18
+    assert sum(answer["intent"] == row["intent"] for row, answer in controls) >= 11, said  # measured 13/18
 
 
 def test_silence_noise_music_and_english_talk_are_unknown():
