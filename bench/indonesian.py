@@ -3,7 +3,7 @@ English talk / silence / noise / music, latency from end of speech to the answer
 and resident memory.
 
     nice -n 10 .venv/bin/python -m bench.indonesian [--sets check,negatives] [--prompt examples|none]
-        [--beam 1] [--window 10] [--no-confirm] [--errors] [--quiet-minutes 10]
+        [--beam 1] [--window 10] [--no-confirm] [--no-control-retry] [--errors] [--quiet-minutes 10]
 
 --quiet-minutes N: N minutes of silence, noise, music and English talk (the project's English
 recordings, the babble bed, tests/recordings/id/negatives) through the hands-free loop in
@@ -155,6 +155,8 @@ def main() -> int:
     parser.add_argument("--beam", type=int, default=1)
     parser.add_argument("--window", type=int, default=ENCODER_WINDOW_S, help="encoder window, seconds (30: Whisper's own)")
     parser.add_argument("--no-confirm", action="store_true", help="act on controls without the n-best check")
+    parser.add_argument("--no-control-retry", action="store_true",
+                        help="no second listen against the controls' phrasings for short speech heard as nothing")
     parser.add_argument("--errors", action="store_true", help="list every wrong answer")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--quiet-minutes", type=float, default=0.0,
@@ -171,6 +173,8 @@ def main() -> int:
         options = replace(options, prompt=None)
     if args.no_confirm:
         options = replace(options, confirm=frozenset())
+    if args.no_control_retry:
+        options = replace(options, control_prompt=None)
     recognizer = WhisperRecognizer(model, options)
 
     right: dict[str, list[bool]] = defaultdict(list)
@@ -220,7 +224,8 @@ def main() -> int:
             f"{len(actions)} actions in {args.quiet_minutes:g} min ({spent:.0f} s to run){': ' if actions else ''}"
             + "; ".join(actions))
     figures["settings"] = (f"sets {args.sets}, prompt {args.prompt}, beam {args.beam}, window {args.window} s, "
-                           f"controls {'unconfirmed' if args.no_confirm else 'confirmed'}")
+                           f"controls {'unconfirmed' if args.no_confirm else 'confirmed'}, "
+                           f"control retry {'off' if args.no_control_retry else 'on'}")
     for name, value in figures.items():
         print(f"{name:38} {value}")
     if args.json:

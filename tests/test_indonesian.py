@@ -8,6 +8,7 @@ import json
 import shutil
 import zlib
 from collections import defaultdict
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -15,10 +16,11 @@ import pytest
 
 from conftest import RECORDINGS, run_cli
 from make_recordings import LEAD_S, TAIL_S
-from voice_skill.audio_in import read_file
-from voice_skill.matcher import CONTROLS, normalize
+
+from voice_skill.audio_in import file_chunks, read_file
+from voice_skill.matcher import CONTROLS, Matcher, normalize
 from voice_skill.whisper_engine import (MODEL_FILES, DecodeOptions, Decoded, SpeechDetector, WhisperRecognizer,
-                                        domain_prompt, find_whisper_model, load_whisper, steered)
+                                        control_prompt, domain_prompt, find_whisper_model, load_whisper, steered)
 
 ID_RECORDINGS = RECORDINGS / "id"
 BETIS_SAYA_KRAM = ID_RECORDINGS / "check" / "c_relief_01__id-f2.flac"
@@ -53,10 +55,11 @@ def test_held_out_requests_reach_the_right_intent(held_out):
     everything = [ok for oks in by_intent.values() for ok in oks]
     wrong = [(row["text"], row["voice"], answer["transcript"], answer["intent"])
              for row, answer in held_out if answer["intent"] != row["intent"]]
-    # Measured (bench/indonesian.py): relief 19/22, all 42/68. Floors a little below, so that a real
-    # regression fails; the issue's targets (95%, 80%) are not reached yet with Whisper base.
+    # Measured (bench/indonesian.py): relief 19/22, all 46/68 (42/68 before the controls' second listen).
+    # Floors a little below, so that a real regression fails; the issue's targets (95%, 80%) are not
+    # reached yet with Whisper base.
     assert sum(relief) / len(relief) >= 0.8, wrong
-    assert sum(everything) / len(everything) >= 0.58, wrong
+    assert sum(everything) / len(everything) >= 0.62, wrong
 
 
 def test_the_relief_request_brings_the_first_indonesian_step(held_out, kb):
@@ -76,7 +79,7 @@ def test_the_controls_are_heard_and_never_taken_for_one_another(held_out):
     for row, answer in controls:
         if row["text"] == "berhenti":  # the stop word the steps' hint teaches, in both its voices
             assert answer["intent"] == "stop", said
-    assert sum(answer["intent"] == row["intent"] for row, answer in controls) >= 8, said  # measured 9/18
+    assert sum(answer["intent"] == row["intent"] for row, answer in controls) >= 11, said  # measured 13/18
 
 
 def test_silence_noise_music_and_english_talk_are_unknown():
@@ -120,6 +123,7 @@ def test_the_guards_drop_what_whisper_invents(kb):
     assert why(" Berikutnya.", no_speech=0.8) == "no speech"
     assert why(" Berikutnya." * 5, seconds=3.7) == "repetitive"
     assert why(" Lanjut. Berhenti.") == "the prompt repeated"
+    assert why(" Berhenti berhenti berhenti.", logprob=-0.8) == "repetitive"  # English talk, heard for the controls
     assert why(" Apa yang bisa kamu lakukan sekarang.", logprob=-1.2) == "improbable"
 
 
@@ -135,6 +139,38 @@ def test_a_control_acts_only_if_the_n_best_hypotheses_mostly_mean_it(kb):
     assert recognizer._unconfirmed("Berhenti.", agreeing) == ""
     split = hypotheses(("Berhenti.", -0.5), ("Ulangi.", -0.6), ("Bulangi.", -1.0))
     assert recognizer._unconfirmed("Berhenti.", split) == "unconfirmed stop"
+
+
+def test_the_control_prompt_is_made_of_the_controls_own_phrasings(kb):
+    entries = [kb.entries[intent] for intent in CONTROLS]
+    phrasings = {tuple(normalize(p)) for entry in entries for p in (*entry.examples["id"], *entry.keywords["id"])}
+    sentences = [tuple(normalize(s)) for s in control_prompt(kb).split(".") if s.strip()]
+    assert sentences and all(s in phrasings for s in sentences)
+    for intent in CONTROLS:  # every control, with all its example phrasings
+        assert {tuple(normalize(e)) for e in kb.entries[intent].examples["id"]} <= set(sentences), intent
+    assert len(sentences) == len(set(sentences))
+
+
+def test_only_text_that_names_no_answer_by_its_phrasing_is_heard_again(kb):
+    """What the first listen made of a short command decides whether the controls get a second listen."""
+    matcher = Matcher(kb)
+    assert matcher.unplaced("Beti kan.")  # "hentikan": about the calf by its sound, like no phrasing
+    assert matcher.unplaced("Berhenti kram.") and matcher.unplaced("Gua ini.")
+    assert not matcher.unplaced("Betis saya kram.") and not matcher.unplaced("Berhenti.")
+    assert not matcher.unplaced("Kenapa betis saya kram?")
+
+
+def test_a_control_heard_again_replaces_an_action_only_if_it_is_the_likelier_reading(kb):
+    recognizer = WhisperRecognizer(None, steered(kb))
+    said = [Decoded("Hentikan.", -0.1, 0.0, 1.0, -0.3), Decoded("Kentikan.", -0.9, 0.0, 1.0, -2.7)]
+    recognizer._hypotheses = lambda *args: said  # the decoder's n-best, as it reported it for "hentikan"
+    assert recognizer._control_heard(None, 1.0, None) == "Hentikan."  # the first listen heard nothing
+    assert recognizer._control_heard(None, 1.0, -0.5) == "Hentikan."  # ... or a vaguer "Beti kan."
+    assert recognizer._control_heard(None, 1.0, -0.05) == ""  # a surer reading of something else stands
+    said[:] = [Decoded("Gua ini.", -0.8, 0.0, 1.0, -2.4)]
+    assert recognizer._control_heard(None, 1.0, None) == ""  # not a control: nothing
+    said[:] = [Decoded("Saya lakukan. Kemudian.", -0.95, 0.0, 1.0, -5.7)]  # English talk, steered to a command
+    assert recognizer._control_heard(None, 2.0, None) == ""
 
 
 @pytest.fixture(scope="module")
@@ -186,3 +222,16 @@ def test_a_missing_or_damaged_model_is_one_line_naming_the_fix(tmp_path):
     done = run_cli("answer", "--lang", "id", "--model", str(tmp_path), str(BETIS_SAYA_KRAM))
     assert done.returncode == 1 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert "could not be loaded" in done.stderr and "voice-skill model fetch --lang id" in done.stderr
+
+
+@pytest.mark.parametrize("name, intent", [("d_stop_01__id-f3", "stop"), ("d_next_03__id-m3", "next")])
+def test_a_command_the_first_listen_drops_is_heard_against_the_controls(whisper, kb, name, intent):
+    """Measured on the dev recordings: "berhenti" first came out "Bantuan." and "sudah, terus apa" was
+    unconfirmed; heard again against the controls' phrasings alone, each is its control."""
+    options = steered(kb)
+    matcher = Matcher(kb)
+    path = ID_RECORDINGS / "dev" / f"{name}.flac"
+    once = WhisperRecognizer(whisper, replace(options, control_prompt=None)).transcribe(file_chunks(path))
+    twice = WhisperRecognizer(whisper, options).transcribe(file_chunks(path))
+    assert matcher.match(once).intent != intent, once
+    assert matcher.match(twice).intent == intent, twice

@@ -258,6 +258,12 @@ class Matcher:
             return Match(UNKNOWN, round(1.0 - max(confidence, 0.0), 3))
         return Match(self.intents[best], round(confidence, 3))
 
+    def unplaced(self, text: str) -> bool:
+        """The words name no answer by their phrasing: `unknown`, or about calf cramps but like no answer
+        (the relief steps by default). A recogniser may listen again for something better."""
+        match = self.match(text)
+        return match.intent == UNKNOWN or (match.intent == RELIEF and match.confidence <= RELIEF_FLOOR)
+
     def _evidence(self, stems: list[str], said: set[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per intent: its best example's F-measure, and its keywords said (words, phrases)."""
         none = np.zeros(len(self.intents), dtype=np.float32)

@@ -189,6 +189,28 @@ ENCODER_MARGIN_S = 1.0
 CONFIRM_BEAM = 5
 CONFIRM_SHARE = 0.6
 
+# Speech this short that the first listen placed nowhere (dropped by the guards, `unknown`, or about
+# cramps but like no phrasing: "hentikan" came out "Beti kan.") is decoded again, beam CONFIRM_BEAM,
+# after a prompt of only the controls' phrasings and one-word keywords; a control it hears counts if it
+# passes the same guards, CONTROL_RETRY_LOGPROB_MIN and the n-best check, and, where the first reading
+# would act (the relief steps), only if it is the more probable reading. A command is short; 2.5 s
+# covers "sudah, terus apa" (2.2 s). Measured with `bench.indonesian --sets dev,negatives` against
+# `--no-control-retry`: dev 27 -> 31/44 (relief 12/12 both), negatives 17/17 both, dev p50 end of
+# speech to answer 908 -> 763 ms (load 5.6 / 7.9: no slower). A probe of 19 other short wordings x the
+# 3 dev voices (hentikan, diam, batal, ulang, apa tadi, terus, kram, ...; made with the repo's
+# espeak-ng voices, not kept in the repo): 24 -> 38/57, relief 9/12 both. Hands-free quiet soak
+# (10 min): 0 actions both; texts meaning a control (which would act mid-steps): 3 both.
+# Tried: all control keywords in the prompt (278 tokens, the first cut off): dev 31/44; with the
+# one-word keywords only (207 tokens) 32/44, kept. Retrying only dropped or `unknown` text (all-keywords
+# prompt): 31/44 too, but "hentikan" heard as "Beti kan." (the relief steps) is then never heard again.
+CONTROL_RETRY_MAX_S = 2.5
+# Steered that hard, Whisper makes commands of English talk: in the 10 min quiet soak the second listen
+# heard "Saya lakukan. Kemudian." (next) twice, at average log-probability -0.99 and -0.95 (Whisper's
+# own floor AVG_LOGPROB_MIN is -1.0); the commands it heard right on dev and the probe were at -0.06 to
+# -0.68 but one, "saya butuh bantuan" (help), lost with this floor (dev 32 -> 31/44): a wrong "next"
+# mid-steps is worse than a missed "help".
+CONTROL_RETRY_LOGPROB_MIN = -0.8
+
 # How many of each intent's example phrasings go into the prompt: Whisper keeps only its last 223
 # prompt tokens, and what comes last steers most, so the relief request and the controls come last.
 PROMPT_EXAMPLES = {"question": 1, "control": 2, "cramp_relief": 3}

@@ -12,6 +12,8 @@ text (with a domain prompt it repeats the prompt: 4 s of silence came out "Berhe
   decodes with very low probability, or that loops, or that repeats the prompt (several of its
   sentences, or one decoded without real confidence), is dropped; and a control (it moves the steps)
   counts only if the decoder's n-best hypotheses mostly mean it too.
+- Short speech the first listen placed nowhere is heard a second time against the controls'
+  phrasings alone (a command is short, and Whisper base knows few of them by ear).
 The recogniser has the same face as the Vosk one (accept/finish/reset/transcribe), so files and the
 hands-free loop use it unchanged; it gives no partial text, only finished utterances.
 """
@@ -29,11 +31,12 @@ import numpy as np
 from voice_skill.audio_in import SAMPLE_RATE
 from voice_skill.errors import SkillError
 from voice_skill.knowledge import KnowledgeBase
-from voice_skill.matcher import CONTROLS, RELIEF, Matcher, normalize
+from voice_skill.matcher import CONTROLS, RELIEF, UNKNOWN, Matcher, normalize
 from voice_skill.recognizer import PROJECT_MODELS_DIR, Heard, Utterances
-from voice_skill.tuning import (AVG_LOGPROB_MIN, COMPRESSION_RATIO_MAX, CONFIRM_BEAM, CONFIRM_SHARE, ENCODER_MARGIN_S,
-                                ENCODER_WINDOW_S, ENDPOINT_SILENCE_MS, MAX_REPEATS, MAX_UTTERANCE_S, MAX_WORDS_PER_S,
-                                MIN_SPEECH_MS, MIN_TOKENS, NO_SPEECH_MAX, PAUSE_DECODE_MS, PRE_ROLL_MS, PROMPT_ECHO_LOGPROB_MIN,
+from voice_skill.tuning import (AVG_LOGPROB_MIN, COMPRESSION_RATIO_MAX, CONFIRM_BEAM, CONFIRM_SHARE,
+                                CONTROL_RETRY_LOGPROB_MIN, CONTROL_RETRY_MAX_S, ENCODER_MARGIN_S, ENCODER_WINDOW_S,
+                                ENDPOINT_SILENCE_MS, MAX_REPEATS, MAX_UTTERANCE_S, MAX_WORDS_PER_S, MIN_SPEECH_MS,
+                                MIN_TOKENS, NO_SPEECH_MAX, PAUSE_DECODE_MS, PRE_ROLL_MS, PROMPT_ECHO_LOGPROB_MIN,
                                 PROMPT_EXAMPLES, SILENCE_PROB, SPEECH_PROB, TOKENS_PER_S)
 
 WHISPER_MODEL_NAME = "whisper-base"
@@ -198,6 +201,8 @@ class DecodeOptions:
     window_s: int = ENCODER_WINDOW_S
     meaning: Callable[[str], str] | None = None
     confirm: frozenset[str] = frozenset()
+    control_prompt: str | None = None  # a second listen, for short speech the first placed nowhere
+    unplaced: Callable[[str], bool] = lambda text: False  # text that names no answer by its phrasing
 
 
 @dataclass(frozen=True)
@@ -227,7 +232,10 @@ class WhisperRecognizer(Utterances):
         self.detector = SpeechDetector(on_pause=self._decode_at_pause)
         self._paused: tuple[np.ndarray, str] | None = None  # speech decoded at a pause, and its text
         self._prompt_sentences = set(_sentences(self.options.prompt or ""))
-        self._start = self._start_tokens() if model is not None else []
+        self._control_sentences = set(_sentences(self.options.control_prompt or ""))
+        self._start = self._start_tokens(self.options.prompt) if model is not None else []
+        self._control_start = (self._start_tokens(self.options.control_prompt)
+                               if model is not None and self.options.control_prompt else [])
         self.last_rejection = ""  # why the last utterance was dropped (for the benchmark's report)
 
     def accept(self, chunk: bytes) -> Heard:
@@ -257,13 +265,13 @@ class WhisperRecognizer(Utterances):
                 return text
         return self.decode(utterance)
 
-    def _start_tokens(self) -> list[int]:
+    def _start_tokens(self, prompt_text: str | None) -> list[int]:
         """What the decoder is given before the speech: the prompt (its last tokens, as Whisper keeps
         them), then Indonesian, transcribe, no timestamps."""
         from faster_whisper.tokenizer import Tokenizer
 
         self.tokenizer = Tokenizer(self.model.hf_tokenizer, True, task="transcribe", language=LANGUAGE)
-        prompt = self.tokenizer.encode(" " + self.options.prompt.strip()) if self.options.prompt else []
+        prompt = self.tokenizer.encode(" " + prompt_text.strip()) if prompt_text else []
         before = [self.tokenizer.sot_prev, *prompt[-(self.model.max_length // 2 - 1):]] if prompt else []
         return before + list(self.tokenizer.sot_sequence) + [self.tokenizer.no_timestamps]
 
@@ -281,15 +289,37 @@ class WhisperRecognizer(Utterances):
         reason = self._rejection(best, seconds)
         if not reason and self._needs_confirming(best.text):
             reason = self._unconfirmed(best.text, self._hypotheses(encoded, max_length, CONFIRM_BEAM, CONFIRM_BEAM))
+        if self._control_start and seconds <= CONTROL_RETRY_MAX_S and (reason or self.options.unplaced(best.text)):
+            # a control heard now replaces an action (the steps) only if it is the likelier reading
+            acts = not reason and self.options.meaning(best.text) != UNKNOWN
+            control = self._control_heard(encoded, seconds, best.avg_logprob if acts else None)
+            if control:
+                return control
         if reason:
             self.last_rejection = f"{reason}: {best.text!r}"
             return ""
         return best.text
 
-    def _hypotheses(self, encoded, max_length: int, beam: int, count: int) -> list[Decoded]:
+    def _control_heard(self, encoded, seconds: float, to_beat: float | None) -> str:
+        """Short speech the first listen placed nowhere (dropped, unknown, or about cramps but like no
+        phrasing), heard again against the controls' phrasings alone: a control, surer than the guards
+        ask of any text (steered this hard, Whisper makes commands of talk), confirmed by the n-best as
+        any is, and more probable than `to_beat` (the first reading's average log-probability)."""
+        max_length = len(self._control_start) + MIN_TOKENS + int(TOKENS_PER_S * seconds)
+        hypotheses = self._hypotheses(encoded, max_length, CONFIRM_BEAM, CONFIRM_BEAM, self._control_start)
+        top = hypotheses[0]
+        reason = (self._rejection(top, seconds, self._control_sentences)
+                  or ("improbable" if top.avg_logprob < CONTROL_RETRY_LOGPROB_MIN else "")
+                  or ("" if self.options.meaning(top.text) in self.options.confirm else "no control")
+                  or self._unconfirmed(top.text, hypotheses)
+                  or ("less probable" if to_beat is not None and top.avg_logprob <= to_beat else ""))
+        return "" if reason else top.text
+
+    def _hypotheses(self, encoded, max_length: int, beam: int, count: int,
+                    start: list[int] | None = None) -> list[Decoded]:
         from faster_whisper.transcribe import get_compression_ratio
 
-        result = self.model.model.generate(encoded, [self._start], beam_size=beam, num_hypotheses=count,
+        result = self.model.model.generate(encoded, [start or self._start], beam_size=beam, num_hypotheses=count,
                                            max_length=max_length, return_scores=True, return_no_speech_prob=True)[0]
         decoded = []
         for tokens, score in zip(result.sequences_ids, result.scores):
@@ -312,20 +342,23 @@ class WhisperRecognizer(Utterances):
         agreeing = sum(w for w, h in zip(weights, hypotheses) if self.options.meaning(h.text) == meant)
         return "" if agreeing / weights.sum() >= CONFIRM_SHARE else f"unconfirmed {meant}"
 
-    def _rejection(self, segment, seconds: float) -> str:
-        """Why a decoded segment is not believed ('' if it is)."""
+    def _rejection(self, segment, seconds: float, prompt_sentences: set[tuple[str, ...]] | None = None) -> str:
+        """Why a decoded segment is not believed ('' if it is); `prompt_sentences`: the prompt it was
+        decoded after, if not the main one."""
         if segment.no_speech_prob > NO_SPEECH_MAX:  # alone, not only with a low probability as Whisper
             return "no speech"  # does: a confident loop of "Berikutnya." over English talk had 0.82
         if segment.avg_logprob < AVG_LOGPROB_MIN:
             return "improbable"
         text = segment.text
-        if segment.compression_ratio > COMPRESSION_RATIO_MAX or _longest_run(_sentences(text)) > MAX_REPEATS:
+        if (segment.compression_ratio > COMPRESSION_RATIO_MAX or _longest_run(_sentences(text)) > MAX_REPEATS
+                or _longest_run(normalize(text)) > MAX_REPEATS):
             return "repetitive"
         words = normalize(text)
         if len(words) > MAX_WORDS_PER_S * max(seconds, 0.5):
             return "too many words"
         said = _sentences(text)
-        if said and all(s in self._prompt_sentences for s in said):
+        prompt_sentences = self._prompt_sentences if prompt_sentences is None else prompt_sentences
+        if said and all(s in prompt_sentences for s in said):
             if len(said) >= 2 or segment.avg_logprob < PROMPT_ECHO_LOGPROB_MIN:
                 return "the prompt repeated"
         return ""
@@ -334,7 +367,17 @@ class WhisperRecognizer(Utterances):
 def steered(kb: KnowledgeBase) -> DecodeOptions:
     """Decoding for the skill: the prompt of its Indonesian phrasings, and controls confirmed."""
     matcher = Matcher(kb)
-    return DecodeOptions(prompt=domain_prompt(kb), meaning=lambda text: matcher.match(text).intent, confirm=CONTROLS)
+    return DecodeOptions(prompt=domain_prompt(kb), meaning=lambda text: matcher.match(text).intent, confirm=CONTROLS,
+                         control_prompt=control_prompt(kb), unplaced=matcher.unplaced)
+
+
+def control_prompt(kb: KnowledgeBase, lang: str = LANGUAGE) -> str:
+    """What a short command is heard against: the controls' example phrasings and one-word keywords
+    ("hentikan"), as sentences. Keywords of several words are pieces of phrasings, not said alone (and
+    with them the prompt outgrows the 223 tokens Whisper keeps)."""
+    said = [phrase for intent in sorted(CONTROLS) for phrase in
+            (*kb.entries[intent].examples[lang], *(k for k in kb.entries[intent].keywords[lang] if " " not in k))]
+    return " ".join(phrase[:1].upper() + phrase[1:] + "." for phrase in dict.fromkeys(said))
 
 
 def open_whisper(kb: KnowledgeBase | None, model_path: Path | None = None) -> WhisperRecognizer:
