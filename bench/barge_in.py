@@ -190,7 +190,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=11, help="the simulation's random choices (default 11)")
     parser.add_argument("--noise-suppression", action="store_true", help="AEC3 with its noise suppression on")
     parser.add_argument("--no-high-pass", action="store_true", help="AEC3 without its high-pass filter")
-    parser.add_argument("--gain-control", action="store_true", help="AEC3 with its automatic gain control on")
+    parser.add_argument("--no-gain-control", action="store_true", help="AEC3 without its automatic gain control")
     parser.add_argument("--only-self", action="store_true", help="only the self-triggers (and the real-time factor)")
     args = parser.parse_args()
     print("command:", shlex.join([sys.executable, *sys.argv]))
@@ -204,7 +204,7 @@ def main() -> int:
     print(f"{len(command_recordings())} command recordings x {len(steps)} lines (step 1, the hint) "
           f"x {len(SERS_DB)} speech-to-echo ratios; echo 40 ms, about -26 dBFS; each line after the help line")
     aec = dict(noise_suppression=args.noise_suppression, high_pass_filter=not args.no_high_pass,
-               auto_gain_control=args.gain_control)
+               auto_gain_control=not args.no_gain_control)
     print(f"AEC3 settings: {aec}")
     sim = Simulation(model, kb, aec=aec)
     started = time.process_time()
