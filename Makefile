@@ -20,11 +20,13 @@ recordings:
 	cd tests && ../.venv-recordings/bin/python make_talk_recordings.py
 
 # The skill against its peers (naive Vosk, pocketsphinx) on held-out recordings: bench/results.md;
-# and `answer` on recordings and ordinary speech in 4-second pieces: bench/answer-results.txt.
+# `answer` on recordings and ordinary speech in 4-second pieces: bench/answer-results.txt; and barge-in
+# (commands over its own voice at +6/0/-6 dB, self-triggers in 30 min of its lines): bench/barge-in-results.txt.
 bench: setup
 	bash bench/setup.sh
 	.venv/bin/python -m bench.run
 	.venv/bin/python -m bench.answer > bench/answer-results.txt
+	.venv/bin/python -m bench.barge_in --minutes 30 --seed 11 > bench/barge-in-results.txt
 
 # A 3-minute subset of the benchmark, written to bench/work/quick/.
 bench-quick: setup
