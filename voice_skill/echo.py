@@ -21,7 +21,7 @@ filter off: see tuning.py's barge-in numbers. Its automatic gain control is on: 
 self-triggers in 37.6 and 38.9 minutes of its own lines (seeds 11 and 7). (Before the learning gate
 below, it had made Vosk hear "what" in the boosted near-silence: 266 self-triggers an hour.) In the
 virtual room, "stop" over step 1 (command about 12 dB over the echo) was heard 19 of 46 times with it
-and 7 of 24 without, but whole runs swing from 0/10 to 10/10 with the machine's load, so that room
+and 7 of 24 without, but whole runs (one skill process each) swing from 0/10 to 10/10, so that room
 says little either way. What limits "stop" is its start: the suppressor cuts the quiet "st" said over
 the echo and Vosk hears "how", "ow" or "up"; with the echo 4 dB under the command or louder, 0 of 10.
 """
