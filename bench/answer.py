@@ -63,7 +63,7 @@ def main() -> int:
             path = SETS[name].parent / row["path"]
             started = time.process_time()
             transcript = listener.transcribe(path)
-            text, match = answer(transcript, matcher, lambda: listener.reread(path))
+            text, match = answer(transcript, matcher, lambda: listener.reread(path), lambda: listener.hear_freely(path))
             busy_s += time.process_time() - started
             audio_s += len(read_file(path)) / SAMPLE_RATE
             right[row["condition"]].append(match.intent == row["intent"])
@@ -82,7 +82,8 @@ def main() -> int:
         chunks = [piece[i:i + CHUNK].tobytes() for i in range(0, len(piece), CHUNK)]
         started = time.process_time()
         transcript = listener.recognizer.transcribe(chunks)
-        text, match = answer(transcript, matcher, lambda: listener.recognizer.reread(chunks))
+        text, match = answer(transcript, matcher, lambda: listener.recognizer.reread(chunks),
+                             lambda: listener.recognizer.hear_freely(chunks))
         busy_s += time.process_time() - started
         audio_s += PIECE_S
         bare += matcher.match(transcript).intent != UNKNOWN

@@ -14,7 +14,8 @@ import pytest
 
 from voice_skill.audio_in import SAMPLE_RATE
 from voice_skill.endpoint import QuietDetector
-from voice_skill.for_us import answer, endings, is_for_us, mostly_sure, reads_as_request, swallowed, understand
+from voice_skill.for_us import (answer, belied, endings, is_for_us, mostly_sure, needs_second_opinion, reads_as_request,
+                                swallowed, understand)
 from voice_skill.matcher import Match, Matcher, Mentions
 from voice_skill.tuning import (ENDPOINT_QUIET_S, HELP_CONFIDENCE, MAX_REQUEST_WORDS, QUESTION_CONFIDENCE,
                                 START_CONFIDENCE)
@@ -69,8 +70,8 @@ def test_when_only_the_end_of_an_utterance_is_for_us_that_end_is_answered(matche
 
 # --- a recording heard whole (`voice-skill answer`): a request, or talk forced onto the grammar? ---
 
-def answered(matcher: Matcher, text: str, reread: str = "") -> str:
-    return answer(text, matcher, lambda: reread)[1].intent
+def answered(matcher: Matcher, text: str, reread: str = "", freely: str | None = None) -> str:
+    return answer(text, matcher, lambda: reread, lambda: freely)[1].intent
 
 
 @pytest.mark.parametrize("text, intent", [
@@ -109,6 +110,54 @@ def test_the_second_reading_is_asked_for_only_when_it_is_needed(matcher):
     assert asked == []
     answer("[unk] [unk] the", matcher, lambda: asked.append(1) or "")
     assert asked == [1]
+
+
+# --- a second opinion: the same audio decoded with no grammar ---------------------------------------
+# (pairs of transcripts as the grammar and free decoding gave them, on the bench's ordinary speech
+# and the test recordings)
+
+@pytest.mark.parametrize("heard, freely", [
+    ("how do my stop my [unk] artery", "how do i stopped my bob marley"),  # "how do i stop my dog barking"
+    ("the muscle when the old still stiff again still feels", "when possible within the old still safe again deal"),
+    ("and needles [unk] leg older", "the end he thought that if the do slightly golden eggs [unk]"),
+])
+def test_talk_the_free_decoding_does_not_bear_out_gets_no_answer(matcher, heard, freely):
+    assert matcher.match(heard).intent != "unknown"  # the grammar's words alone would be answered
+    assert answered(matcher, heard, freely=freely) == "unknown"
+
+
+@pytest.mark.parametrize("heard, freely, intent", [
+    ("i'm pregnant and my legs cramp at night", "i'm pregnant and my legs dreamt up i", "cause_pregnancy"),
+    ("i have swollen my legs", "i had swollen my legs", "cause_varicose_veins"),
+    ("what actually happens when i muscle cramp", "lots i'm sure what happens when i muscle drama", "what_is"),
+])
+def test_a_request_whose_words_survive_free_decoding_is_answered(matcher, heard, freely, intent):
+    assert needs_second_opinion(heard, matcher.match(heard), matcher)
+    assert answered(matcher, heard, freely=freely) == intent
+
+
+def test_the_free_decoding_is_asked_for_only_when_the_answer_needs_it(matcher):
+    asked = []
+    def freely() -> str:
+        asked.append(1)
+        return ""
+    assert answer("can diabetes cause leg cramps", matcher, lambda: "", freely)[1].intent == "cause_nerve_disorders"
+    assert answer("what time is it", matcher, lambda: "", freely)[1].intent == "unknown"
+    assert asked == []  # follows a phrasing closely; no answer at all
+    assert answer("how do my stop my [unk] artery", matcher, lambda: "", freely)[1].intent == "unknown"
+    assert asked == [1]
+
+
+def test_the_relief_request_is_never_second_guessed(matcher):
+    # in noise its words are the ones the grammar still hears, and free decoding loses them
+    for heard in ("help me my leg a cramp", "ow my calf eating gone", "my calf just cramp woke [unk]"):
+        match = matcher.match(heard)
+        assert match.intent == "cramp_relief" and not needs_second_opinion(heard, match, matcher)
+        assert not belied(heard, match, matcher, lambda: "made my living on the prom")
+
+
+def test_with_no_second_opinion_to_be_had_the_grammar_stands(matcher):  # an engine with no grammar (Whisper)
+    assert answered(matcher, "how do my stop my [unk] artery") == "cause_peripheral_artery_disease"
 
 
 @pytest.mark.parametrize("text, expected", [("[unk]", True), ("", True), ("[unk] my [unk]", True),

@@ -144,3 +144,40 @@ def test_the_same_audio_is_heard_the_same_whatever_was_heard_before():
     for row in manifest("babble10")[:3]:
         listener.transcribe(RECORDINGS / row["path"])
     assert [listener.transcribe(babble) for _ in range(3)] == [first] * 3
+
+
+# --- a second opinion: the same audio decoded with no grammar (voice_skill.for_us.belied) ----------
+
+def test_a_question_the_grammar_forced_onto_talk_is_not_answered_when_free_decoding_belies_it(kb):
+    from voice_skill.for_us import needs_second_opinion
+    from voice_skill.matcher import Matcher
+
+    matcher = Matcher(kb)
+    talk, request = answer_all([{"path": "clean/ood_12__espeak-en-klatt.wav"},  # "how do i stop my dog barking"
+                                {"path": "clean/pregnancy_01__espeak-en-us.wav"}])
+    grammar_heard = matcher.match(talk["transcript"])
+    assert grammar_heard.intent == "cause_peripheral_artery_disease"  # the grammar's words alone: answered
+    assert talk["intent"] == "unknown"
+    heard = matcher.match(request["transcript"])
+    assert needs_second_opinion(request["transcript"], heard, matcher)  # checked too, and borne out
+    assert request["intent"] == "cause_pregnancy"
+
+
+def test_the_last_utterance_of_a_stream_is_decoded_again_freely(kb):
+    """Hands-free, the second opinion decodes the utterance's own audio, kept by the recogniser."""
+    from voice_skill.audio_in import file_chunks
+    from voice_skill.recognizer import Recognizer, find_model, grammar_phrases, load_model
+
+    model = load_model(find_model())
+    recognizer = Recognizer(model, grammar_phrases(kb, model))
+    assert recognizer.last_utterance() == []  # nothing heard yet: nothing to decode again
+    recognizer.reset()
+    silence = bytes(2 * SAMPLE_RATE)
+    for chunk in [silence, *file_chunks(RECORDINGS / "clean/ood_12__espeak-en-klatt.wav")]:
+        recognizer.accept(chunk)
+    assert "artery" in recognizer.finish()  # the grammar forced the talk onto a question ...
+    utterance = recognizer.last_utterance()
+    assert 1.5 < len(b"".join(utterance)) / 2 / SAMPLE_RATE < 3.5  # its words, not the silence before them
+    freely = recognizer.hear_freely(utterance)
+    assert freely.startswith("how do i") and "artery" not in freely  # ... decoded freely: "how do i stop my ..."
+    assert Recognizer(model).hear_freely(utterance) is None  # free speech has no grammar to second-guess

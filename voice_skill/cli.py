@@ -163,7 +163,8 @@ def cmd_answer(args: argparse.Namespace) -> int:
         record = {"file": name, "transcript": transcript, "intent": None, "confidence": None,
                   "response": None, "error": error}
         if error is None:
-            text, match = answer(transcript, conversation.matcher, lambda: listener.reread(name))
+            text, match = answer(transcript, conversation.matcher, lambda: listener.reread(name),
+                                 lambda: listener.hear_freely(name))
             record.update(conversation.hear(text, match=match).as_json("transcript"))
         return record
 

@@ -19,9 +19,9 @@ from voice_skill.recognizer import UNK
 # From idle a weaker match is more likely overheard talk than a request. One word Vosk was unsure of
 # may pass among enough sure ones: in noise a real request often has one ("the cramp [unk] passed but
 # my leg aches"); overheard talk forced onto the grammar has more. (The numbers, measured: tuning.py.)
-from voice_skill.tuning import (COMMAND_CONFIDENCE, HELP_CONFIDENCE, MAX_COMMAND_WORDS, MAX_REQUEST_WORDS,
+from voice_skill.tuning import (COMMAND_CONFIDENCE, FREE_FIT, HELP_CONFIDENCE, MAX_COMMAND_WORDS, MAX_REQUEST_WORDS,
                                 MAX_UNSURE_WORDS, MIN_SURE_WORDS, QUESTION_CONFIDENCE, RELIEF_UNSURE_SHARE,
-                                START_CONFIDENCE, UNSURE_FIT)
+                                SELF_EVIDENT_FIT, START_CONFIDENCE, UNSURE_FIT)
 
 INTERRUPTING = ("stop", "next", "repeat", "help", RELIEF)  # what may cut the skill short while it speaks
 
@@ -36,21 +36,57 @@ class Understanding(Protocol):
     def fit(self, text: str, intent: str) -> float: ...
 
 
-def answer(text: str, matcher: Understanding, reread: Callable[[], str]) -> tuple[str, Match]:
+def answer(text: str, matcher: Understanding, reread: Callable[[], str],
+           hear_freely: Callable[[], str | None] = lambda: None) -> tuple[str, Match]:
     """What a recording heard whole (`voice-skill answer`) asks for, and the words it rests on.
 
-    Its match, if the words read as a request (reads_as_request); if [unk] swallowed it, the relief
-    request when a second reading without [unk] (`reread`, asked for only then) states it; else
-    `unknown`: talk forced onto the grammar's words is not a question."""
+    Its match, if the words read as a request (reads_as_request) and, where they need it, a free
+    decoding of the same audio (`hear_freely`, asked for only then) bears them out (confirmed);
+    if [unk] swallowed it, the relief request when a second reading without [unk] (`reread`, asked
+    for only then) states it; else `unknown`: talk forced onto the grammar's words is not a question."""
     match = matcher.match(text)
     if match.intent != UNKNOWN and reads_as_request(text, match, matcher):
-        return text, match
+        return text, not_a_request(match) if belied(text, match, matcher, hear_freely) else match
     if swallowed(text):
         again = reread()
         found = matcher.match(again)
         if found.intent == RELIEF and reads_as_request(again, found, matcher) and matcher.mentions(again).complaint:
             return again, found
-    return text, match if match.intent == UNKNOWN else Match(UNKNOWN, round(1.0 - match.confidence, 3))
+    return text, match if match.intent == UNKNOWN else not_a_request(match)
+
+
+def not_a_request(match: Match) -> Match:
+    return Match(UNKNOWN, round(1.0 - match.confidence, 3))
+
+
+def belied(text: str, match: Match, matcher: Understanding, hear_freely: Callable[[], str | None]) -> bool:
+    """Does a free decoding of the same audio (asked for only if the answer needs it) fail to bear
+    the grammar's answer out?"""
+    return needs_second_opinion(text, match, matcher) and not confirmed(hear_freely(), match, matcher)
+
+
+def needs_second_opinion(text: str, match: Match, matcher: Understanding) -> bool:
+    """Must a free decoding bear this answer out? A grammar makes other people's talk a fluent salad
+    of the skill's words, every word "sure"; so an answer whose sure words follow none of its
+    phrasings closely (Matcher.fit below SELF_EVIDENT_FIT) is checked. Not the relief request: in
+    noise its words are the ones the grammar still hears and free decoding loses ("help me my leg a
+    cramp" came out "made my living on the prom"), and it must not be lost."""
+    if match.intent in (UNKNOWN, RELIEF):
+        return False
+    return matcher.fit(sure_words(text), match.intent) < SELF_EVIDENT_FIT
+
+
+def confirmed(free_text: str | None, match: Match, matcher: Understanding) -> bool:
+    """Does the audio decoded with no grammar still follow one of the answer's phrasings, if only
+    loosely (FREE_FIT)? A request's words mostly survive free decoding ("i'm pregnant and my legs
+    dreamt up i"); a salad's do not ("the muscle when the old still stiff again" was "when possible
+    within the old still safe again"). None: the engine offers no second opinion, so the grammar's
+    reading stands."""
+    return free_text is None or matcher.fit(sure_words(free_text), match.intent) >= FREE_FIT
+
+
+def sure_words(text: str) -> str:
+    return " ".join(w for w in text.split() if w != UNK)
 
 
 def reads_as_request(text: str, match: Match, matcher: Understanding) -> bool:
@@ -65,7 +101,7 @@ def reads_as_request(text: str, match: Match, matcher: Understanding) -> bool:
         return True
     if match.intent == RELIEF and matcher.mentions(text).complaint and unsure <= RELIEF_UNSURE_SHARE * len(words):
         return True
-    return matcher.fit(" ".join(w for w in words if w != UNK), match.intent) >= UNSURE_FIT
+    return matcher.fit(sure_words(text), match.intent) >= UNSURE_FIT
 
 
 def swallowed(text: str) -> bool:

@@ -35,6 +35,13 @@ class FileListener:
         except SkillError:
             return ""  # transcribe has already said what is wrong with the file
 
+    def hear_freely(self, path: Path | str) -> str | None:
+        """The recording decoded again with no grammar, for a second opinion (see Recognizer.hear_freely)."""
+        try:
+            return self.recognizer.hear_freely(file_chunks(path))
+        except SkillError:
+            return None  # transcribe has already said what is wrong with the file
+
     def transcribe_all(self, paths: Iterable[str]) -> Iterator[tuple[str, str | None, str | None]]:
         """(file as given, transcript or None, one-line error or None), in input order."""
         for name in paths:

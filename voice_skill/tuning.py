@@ -69,6 +69,14 @@ UNSURE_FIT = 0.5
 # bench talk 5 dB relief: 1/5 without the exemption, 3/5 with it; ordinary pieces answered 33 -> 36.
 RELIEF_UNSURE_SHARE = 1 / 3
 
+# A second opinion (voice_skill/for_us.py: needs_second_opinion, confirmed): the audio decoded again
+# with no grammar (Recognizer.hear_freely). An answer other than the relief request whose sure words
+# follow one of its phrasings less closely than this must be borne out by the free decoding ...
+SELF_EVIDENT_FIT = 0.6
+# ... whose sure words must follow one of that answer's phrasings at least this closely.
+# (Measured: see the issue 10 notes, branch fa5.)
+FREE_FIT = 0.2
+
 # --- end of speech (voice_skill/endpoint.py) ------------------------------------------------------
 
 # Quiet after speech before the loop ends the utterance itself. make bench: p50 latency 260 ms, against
