@@ -21,7 +21,7 @@ from voice_skill.recognizer import UNK
 # my leg aches"); overheard talk forced onto the grammar has more. (The numbers, measured: tuning.py.)
 from voice_skill.tuning import (COMMAND_CONFIDENCE, FREE_FIT, HELP_CONFIDENCE, MAX_COMMAND_WORDS, MAX_REQUEST_WORDS,
                                 MAX_UNSURE_WORDS, MIN_SURE_WORDS, QUESTION_CONFIDENCE, RELIEF_UNSURE_SHARE,
-                                SELF_EVIDENT_FIT, START_CONFIDENCE, UNSURE_FIT)
+                                SELF_EVIDENT_FIT, SELF_EVIDENT_UNSURE_SHARE, START_CONFIDENCE, UNSURE_FIT)
 
 INTERRUPTING = ("stop", "next", "repeat", "help", RELIEF)  # what may cut the skill short while it speaks
 
@@ -67,13 +67,17 @@ def belied(text: str, match: Match, matcher: Understanding, hear_freely: Callabl
 
 def needs_second_opinion(text: str, match: Match, matcher: Understanding) -> bool:
     """Must a free decoding bear this answer out? A grammar makes other people's talk a fluent salad
-    of the skill's words, every word "sure"; so an answer whose sure words follow none of its
-    phrasings closely (Matcher.fit below SELF_EVIDENT_FIT) is checked. Not the relief request: in
-    noise its words are the ones the grammar still hears and free decoding loses ("help me my leg a
-    cramp" came out "made my living on the prom"), and it must not be lost."""
+    of the skill's words, every word "sure", or a few of its words among many it was unsure of
+    ("[unk] didn't hear" -> repeat); so an answer whose sure words follow none of its phrasings
+    closely (Matcher.fit below SELF_EVIDENT_FIT), or with more than SELF_EVIDENT_UNSURE_SHARE of
+    its words unsure, is checked. Not the relief request: in noise its words are the ones the
+    grammar still hears and free decoding loses ("help me my leg a cramp" came out "made my living
+    on the prom"), and it must not be lost."""
     if match.intent in (UNKNOWN, RELIEF):
         return False
-    return matcher.fit(sure_words(text), match.intent) < SELF_EVIDENT_FIT
+    words = text.split()
+    return (words.count(UNK) > SELF_EVIDENT_UNSURE_SHARE * len(words)
+            or matcher.fit(sure_words(text), match.intent) < SELF_EVIDENT_FIT)
 
 
 def confirmed(free_text: str | None, match: Match, matcher: Understanding) -> bool:
