@@ -181,3 +181,23 @@ def test_the_last_utterance_of_a_stream_is_decoded_again_freely(kb):
     freely = recognizer.hear_freely(utterance)
     assert freely.startswith("how do i") and "artery" not in freely  # ... decoded freely: "how do i stop my ..."
     assert Recognizer(model).hear_freely(utterance) is None  # free speech has no grammar to second-guess
+
+
+def test_hands_free_a_question_needing_a_second_opinion_is_borne_out_and_answered_from_idle(kb):
+    """The loop with the real decoder: "i'm pregnant and my legs cramp at night" fits its phrasings
+    only loosely, so its own audio is decoded again freely before the answer; its words survive."""
+    from voice_skill.audio_in import file_chunks
+    from voice_skill.conversation import Conversation
+    from voice_skill.listen import HandsFree, PrintOnly
+    from voice_skill.recognizer import Recognizer, find_model, grammar_phrases, load_model
+
+    model = load_model(find_model())
+    recognizer = Recognizer(model, grammar_phrases(kb, model))
+    asked = []
+    hear_freely = recognizer.hear_freely
+    recognizer.hear_freely = lambda chunks: asked.append(hear_freely(chunks)) or asked[-1]
+    said: list[str] = []
+    loop = HandsFree(recognizer, Conversation(kb, hands_free=True), PrintOnly(), emit=said.append, clock=lambda: 1000.0)
+    loop.run([*file_chunks(RECORDINGS / "clean/pregnancy_01__espeak-en-us.wav"), *[bytes(3200)] * 10])
+    assert len(asked) == 1 and "pregnant" in asked[0]
+    assert said and "[cause_pregnancy" in said[0]
