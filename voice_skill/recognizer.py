@@ -251,8 +251,8 @@ class Recognizer(Utterances):
         """The audio decoded again with the model's whole vocabulary and no grammar. A grammar makes
         every sound one of its words, so other people's talk comes out as a fluent salad of the
         skill's words, each one "sure"; decoded freely, that talk comes out as what it was, while a
-        request's words come out again. About six times the grammar's CPU time, so the caller asks
-        only when the grammar's answer needs it (voice_skill.for_us.answer). Its decoder shares the
+        request's words come out again. About three times the grammar's CPU time (tuning.FREE_FIT), so
+        the caller asks only when the grammar's answer needs it (voice_skill.for_us.needs_second_opinion). Its decoder shares the
         model and is made the first time it is asked for; None if this recogniser has no grammar."""
         if self.grammar is None:
             return None
