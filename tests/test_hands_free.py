@@ -13,13 +13,10 @@ import numpy as np
 import pytest
 
 from voice_skill.audio_in import SAMPLE_RATE
-from voice_skill.conversation import Conversation
 from voice_skill.endpoint import QuietDetector
 from voice_skill.for_us import (answer, belied, endings, is_for_us, mostly_sure, needs_second_opinion, reads_as_request,
                                 swallowed, understand)
-from voice_skill.listen import HandsFree, PrintOnly
 from voice_skill.matcher import Match, Matcher, Mentions
-from voice_skill.recognizer import Heard
 from voice_skill.tuning import (ENDPOINT_QUIET_S, HELP_CONFIDENCE, MAX_REQUEST_WORDS, QUESTION_CONFIDENCE,
                                 START_CONFIDENCE)
 
@@ -162,43 +159,6 @@ def test_the_relief_request_is_never_second_guessed(matcher):
 
 def test_with_no_second_opinion_to_be_had_the_grammar_stands(matcher):  # an engine with no grammar (Whisper)
     assert answered(matcher, "how do my stop my [unk] artery") == "cause_peripheral_artery_disease"
-
-
-class Freely:
-    """A recogniser as the hands-free loop sees it, with a free decoding of its own choosing: the rule
-    is what is tested here (the real decoders: tests/test_recognition.py)."""
-
-    def __init__(self, heard: str, freely: str) -> None:
-        self.heard, self.freely, self.asked = heard, freely, 0
-
-    def accept(self, chunk: bytes) -> Heard:
-        return Heard(self.heard, final=True)
-
-    def last_utterance(self) -> list[bytes]:
-        return [b"audio"]
-
-    def hear_freely(self, chunks: list[bytes]) -> str:
-        self.asked += 1
-        return self.freely
-
-    def reset(self) -> None:
-        pass
-
-
-@pytest.mark.parametrize("freely, answered", [("i'm pregnant and my legs dreamt up i", True),
-                                              ("when possible within the old still safe again deal", False)])
-def test_from_idle_the_loop_answers_a_doubtful_question_only_if_the_free_decoding_bears_it_out(kb, freely, answered):
-    recognizer = Freely("i'm pregnant and my legs cramp at night", freely)
-    loop = HandsFree(recognizer, Conversation(kb, hands_free=True), PrintOnly(), emit=lambda _: None, clock=lambda: 1000.0)
-    assert (loop.feed(bytes(3200)) is not None) is answered
-    assert recognizer.asked == 1
-
-
-def test_mid_conversation_the_loop_does_not_ask_for_a_second_opinion(kb):
-    recognizer = Freely("i'm pregnant and my legs cramp at night", "")
-    loop = HandsFree(recognizer, Conversation(kb, hands_free=True), PrintOnly(), emit=lambda _: None, clock=lambda: 1000.0)
-    loop.conversation.hear("my calf is cramping", at=1000.0)
-    assert loop.feed(bytes(3200)) is not None and recognizer.asked == 0
 
 
 @pytest.mark.parametrize("text, expected", [("[unk]", True), ("", True), ("[unk] my [unk]", True),

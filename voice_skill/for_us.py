@@ -3,7 +3,8 @@
 With no wake word the skill overhears the whole room, so from idle only a clear request about a
 calf cramp may start it; once a conversation is under way, any match will do ("next", "stop").
 A recording heard whole (`answer`) is answered only if its words read as a request, not as talk
-the grammar forced onto the skill's words. Nothing here touches audio or a clock: these functions
+the grammar forced onto the skill's words, and, where they need it, if the same audio decoded with no
+grammar bears them out. Nothing here touches audio or a clock: these functions
 take the words as the recogniser gave them (`[unk]` for a word it was unsure of), the matcher, and
 whether a conversation is under way.
 """

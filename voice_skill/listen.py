@@ -33,7 +33,7 @@ from voice_skill.conversation import Conversation, Exchange
 from voice_skill.echo import EchoCanceller
 from voice_skill.endpoint import QuietDetector
 from voice_skill.errors import SkillError
-from voice_skill.for_us import INTERRUPTING, belied, understand
+from voice_skill.for_us import INTERRUPTING, understand
 from voice_skill.matcher import Match
 from voice_skill.recognizer import ENGINES, Recognizer, Utterances, grammar_phrases, open_recognizer
 from voice_skill.tuning import COMMAND_OVERRUN_S, ECHO_TAIL_S  # ECHO_TAIL_S: after our own last sound, the room may still carry it
@@ -106,17 +106,10 @@ class HandsFree:
 
     def _respond(self, heard: str) -> Exchange | None:
         understood = self._understand(heard)
-        if not self.conversation.dialogue.active and (understood is None or self._belied(*understood)):
+        if understood is None and not self.conversation.dialogue.active:
             return None  # overheard talk
         text, match = understood or (heard, self.conversation.matcher.match(heard))
         return self._act(text, match, heard)
-
-    def _belied(self, text: str, match: Match) -> bool:
-        """From idle, does the utterance's audio decoded freely fail to bear the grammar's answer out
-        (voice_skill.for_us.belied)? Decoded again only when the answer needs it."""
-        recognizer = self.recognizer
-        return belied(text, match, self.conversation.matcher,
-                      lambda: recognizer.hear_freely(recognizer.last_utterance()))
 
     def _act(self, text: str, match: Match, heard: str | None = None) -> Exchange | None:
         """Take what was said to the dialogue, and speak its reply (cutting off what is being said)."""

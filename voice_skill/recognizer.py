@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voice_skill.audio_in import CHUNK_FRAMES, SAMPLE_RATE
+from voice_skill.audio_in import SAMPLE_RATE
 from voice_skill.errors import SkillError
 from voice_skill.knowledge import KnowledgeBase
 from voice_skill.matcher import normalize
@@ -43,7 +43,6 @@ UNK = "[unk]"
 # soak failed one run in three for that reason alone). Each stream starts from this seed.
 DITHER_SEED = 1
 RECENT_AUDIO_S = 30.0  # how much audio is kept to measure words by: longer than any utterance
-UTTERANCE_MARGIN_S = 0.2  # audio kept either side of an utterance's words when it is decoded again
 
 MODEL_LANGUAGE = "en"  # the language the model hears: the grammar is built from its phrasings
 
@@ -157,10 +156,6 @@ class Utterances:
         no grammar to be second-guessed (see Recognizer.hear_freely)."""
         return None
 
-    def last_utterance(self) -> list[bytes]:
-        """The audio of the utterance last finished (see Recognizer.last_utterance); [] if not kept."""
-        return []
-
     def transcribe(self, chunks: Iterable[bytes]) -> str:
         """Every utterance in a stream, joined: what a recording says (the same, whatever came before)."""
         self.reset()
@@ -199,7 +194,6 @@ class Recognizer(Utterances):
         self._recent = RecentAudio(RECENT_AUDIO_S)
         self._rereader: Recognizer | None = None
         self._free: Recognizer | None = None
-        self._last_span: tuple[float, float] | None = None  # the last utterance's first and last word, in s
         seed_dither()
 
     def accept(self, chunk: bytes) -> Heard:
@@ -216,7 +210,6 @@ class Recognizer(Utterances):
     def _final_text(self, result_json: str) -> str:
         """The utterance's words said by the loudest talker, each one Vosk is unsure of as [unk]."""
         words = json.loads(result_json).get("result", [])
-        self._last_span = (words[0]["start"], words[-1]["end"]) if words else None
         levels = [self._recent.level_db(w["start"], w["end"]) for w in words]
         return " ".join(w["word"] if w.get("conf", 1.0) >= MIN_WORD_CONFIDENCE else UNK
                         for w in foreground(words, levels))
@@ -237,15 +230,6 @@ class Recognizer(Utterances):
         if self._rereader is None:
             self._rereader = Recognizer(self.model, without_garbage(self.grammar))
         return self._rereader.transcribe(chunks)
-
-    def last_utterance(self) -> list[bytes]:
-        """The audio of the utterance last finished, from its first word to its last (with a little
-        either side), as chunks: for a second opinion on what the stream's grammar made of it."""
-        if self._last_span is None:
-            return []
-        start, end = self._last_span
-        samples = self._recent.stretch(start - UTTERANCE_MARGIN_S, end + UTTERANCE_MARGIN_S).astype("<i2")
-        return [samples[at:at + CHUNK_FRAMES].tobytes() for at in range(0, len(samples), CHUNK_FRAMES)]
 
     def hear_freely(self, chunks: Iterable[bytes]) -> str | None:
         """The audio decoded again with the model's whole vocabulary and no grammar. A grammar makes
@@ -297,14 +281,10 @@ class RecentAudio:
 
     def level_db(self, start_s: float, end_s: float) -> float:
         """Mean power of the stretch, in dB (full-scale int16 is about 90 dB); -inf if none of it is kept."""
-        stretch = self.stretch(start_s, end_s)
-        if not stretch.size:
-            return float("-inf")
-        return 10 * math.log10(float(np.mean(stretch * stretch)) + 1.0)
-
-    def stretch(self, start_s: float, end_s: float) -> np.ndarray:
-        """The samples kept between two times (float32; empty if none of it is kept)."""
         first, last = int(start_s * SAMPLE_RATE), int(end_s * SAMPLE_RATE)
         parts = [samples[max(first - at, 0):last - at] for at, samples in self._chunks
                  if at < last and at + len(samples) > first]
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+        if not parts:
+            return float("-inf")
+        stretch = np.concatenate(parts)
+        return 10 * math.log10(float(np.mean(stretch * stretch)) + 1.0)
