@@ -3,7 +3,7 @@ that can't be read costs only its own answer."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from voice_skill.audio_in import file_chunks
@@ -30,15 +30,16 @@ class FileListener:
 
     def reread(self, path: Path | str) -> str:
         """The recording read again without the grammar's garbage model (see Recognizer.reread)."""
-        try:
-            return self.recognizer.reread(file_chunks(path))
-        except SkillError:
-            return ""  # transcribe has already said what is wrong with the file
+        return self._again(path, self.recognizer.reread) or ""
 
     def hear_freely(self, path: Path | str) -> str | None:
         """The recording decoded again with no grammar, for a second opinion (see Recognizer.hear_freely)."""
+        return self._again(path, self.recognizer.hear_freely)
+
+    @staticmethod
+    def _again(path: Path | str, decode: Callable[[Iterable[bytes]], str | None]) -> str | None:
         try:
-            return self.recognizer.hear_freely(file_chunks(path))
+            return decode(file_chunks(path))
         except SkillError:
             return None  # transcribe has already said what is wrong with the file
 

@@ -350,10 +350,10 @@ class WhisperRecognizer(Utterances):
         if segment.avg_logprob < AVG_LOGPROB_MIN:
             return "improbable"
         text = segment.text
-        if (segment.compression_ratio > COMPRESSION_RATIO_MAX or _longest_run(_sentences(text)) > MAX_REPEATS
-                or _longest_run(normalize(text)) > MAX_REPEATS):
-            return "repetitive"
         words = normalize(text)
+        if (segment.compression_ratio > COMPRESSION_RATIO_MAX or _longest_run(_sentences(text)) > MAX_REPEATS
+                or _longest_run(words) > MAX_REPEATS):
+            return "repetitive"
         if len(words) > MAX_WORDS_PER_S * max(seconds, 0.5):
             return "too many words"
         said = _sentences(text)
