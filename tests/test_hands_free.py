@@ -149,12 +149,43 @@ def test_the_free_decoding_is_asked_for_only_when_the_answer_needs_it(matcher):
     assert asked == [1]
 
 
-def test_the_relief_request_is_never_second_guessed(matcher):
+def test_a_relief_request_of_a_request_s_length_is_never_second_guessed(matcher):
     # in noise its words are the ones the grammar still hears, and free decoding loses them
-    for heard in ("help me my leg a cramp", "ow my calf eating gone", "my calf just cramp woke [unk]"):
+    for heard in ("help me my leg a cramp", "ow my calf eating gone", "my calf just cramp woke [unk]",
+                  "my leg muscle leave all get up and it hurts"):  # 10 words, loosely fitting: still a request
         match = matcher.match(heard)
         assert match.intent == "cramp_relief" and not needs_second_opinion(heard, match, matcher)
         assert not belied(heard, match, matcher, lambda: "made my living on the prom")
+
+
+# `answer`'s readings of 4 s pieces of ordinary speech (bench/work/audio/ordinary), with their free decoding
+@pytest.mark.parametrize("heard, freely", [
+    ("is there in a calf lot in pause i thanks there", "is there any coffee left in pot i think there"),
+    ("has the calf that do not leads what have by cramping that shut",
+     "was be careful that do not lose what have by grabbing that shadow"),
+    ("and calf hurts no the cramp up ahead enough an [unk]",
+     "there covered in snow the grasshopper had nothing and he came"),
+])
+def test_running_talk_that_named_the_calf_is_not_taken_for_the_relief_request(matcher, heard, freely):
+    match = matcher.match(heard)
+    assert match.intent == "cramp_relief" and needs_second_opinion(heard, match, matcher)
+    assert answered(matcher, heard, freely=freely) == "unknown"
+
+
+def test_running_talk_the_garbage_model_swallowed_is_not_read_again_into_the_relief_request(matcher):
+    # the grammar heard "[unk] [unk] [unk] [unk]"; read again without [unk], the talk became a salad naming the calf
+    salad = "and calf hurts no the cramp up ahead enough an [unk]"
+    assert matcher.match(salad).intent == "cramp_relief"
+    assert answered(matcher, "[unk] [unk] [unk] [unk]", reread=salad,
+                    freely="there covered in snow the grasshopper had nothing and he came") == "unknown"
+    assert answered(matcher, "[unk] [unk] [unk]", reread="[unk] my calf is cramping",
+                    freely="the inside in my mafia") == "cramp_relief"  # a request's length: never second-guessed
+
+
+def test_a_long_relief_request_whose_words_survive_free_decoding_is_answered(matcher):
+    heard = "my leg muscle is a lot in up and it hurts"  # tv10: the background added words
+    assert needs_second_opinion(heard, matcher.match(heard), matcher)
+    assert answered(matcher, heard, freely="my leg muscle [unk] or not it up and get hurt") == "cramp_relief"
 
 
 def test_with_no_second_opinion_to_be_had_the_grammar_stands(matcher):  # an engine with no grammar (Whisper)

@@ -21,8 +21,9 @@ from voice_skill.recognizer import UNK
 # may pass among enough sure ones: in noise a real request often has one ("the cramp [unk] passed but
 # my leg aches"); overheard talk forced onto the grammar has more. (The numbers, measured: tuning.py.)
 from voice_skill.tuning import (COMMAND_CONFIDENCE, FREE_FIT, HELP_CONFIDENCE, MAX_COMMAND_WORDS, MAX_REQUEST_WORDS,
-                                MAX_UNSURE_WORDS, MIN_SURE_WORDS, QUESTION_CONFIDENCE, RELIEF_UNSURE_SHARE,
-                                SELF_EVIDENT_FIT, SELF_EVIDENT_UNSURE_SHARE, START_CONFIDENCE, UNSURE_FIT)
+                                MAX_UNSURE_WORDS, MIN_SURE_WORDS, QUESTION_CONFIDENCE, RELIEF_SELF_EVIDENT_WORDS,
+                                RELIEF_UNSURE_SHARE, SELF_EVIDENT_FIT, SELF_EVIDENT_UNSURE_SHARE, START_CONFIDENCE,
+                                UNSURE_FIT)
 
 INTERRUPTING = ("stop", "next", "repeat", "help", RELIEF)  # what may cut the skill short while it speaks
 
@@ -44,14 +45,16 @@ def answer(text: str, matcher: Understanding, reread: Callable[[], str],
     Its match, if the words read as a request (reads_as_request) and, where they need it, a free
     decoding of the same audio (`hear_freely`, asked for only then) bears them out (confirmed);
     if [unk] swallowed it, the relief request when a second reading without [unk] (`reread`, asked
-    for only then) states it; else `unknown`: talk forced onto the grammar's words is not a question."""
+    for only then) states it and, where it needs it, the free decoding bears it out; else `unknown`:
+    talk forced onto the grammar's words is not a question."""
     match = matcher.match(text)
     if match.intent != UNKNOWN and reads_as_request(text, match, matcher):
         return text, not_a_request(match) if belied(text, match, matcher, hear_freely) else match
     if swallowed(text):
         again = reread()
         found = matcher.match(again)
-        if found.intent == RELIEF and reads_as_request(again, found, matcher) and matcher.mentions(again).complaint:
+        if (found.intent == RELIEF and reads_as_request(again, found, matcher) and matcher.mentions(again).complaint
+                and not belied(again, found, matcher, hear_freely)):
             return again, found
     return text, match if match.intent == UNKNOWN else not_a_request(match)
 
@@ -71,14 +74,19 @@ def needs_second_opinion(text: str, match: Match, matcher: Understanding) -> boo
     of the skill's words, every word "sure", or a few of its words among many it was unsure of
     ("[unk] didn't hear" -> repeat); so an answer whose sure words follow none of its phrasings
     closely (Matcher.fit below SELF_EVIDENT_FIT), or with more than SELF_EVIDENT_UNSURE_SHARE of
-    its words unsure, is checked. Not the relief request: in noise its words are the ones the
-    grammar still hears and free decoding loses ("help me my leg a cramp" came out "made my living
-    on the prom"), and it must not be lost."""
-    if match.intent in (UNKNOWN, RELIEF):
+    its words unsure, is checked. The relief request only when it runs longer than a request
+    (more than RELIEF_SELF_EVIDENT_WORDS words) and follows none of its phrasings closely: that is
+    seconds of running talk that named the calf ("is there in a calf lot in pause i thanks
+    there"). A shorter one never: in noise its words are the ones the grammar still hears and free
+    decoding loses ("help me my leg a cramp" came out "made my living on the prom"), and it must
+    not be lost."""
+    if match.intent == UNKNOWN:
         return False
     words = text.split()
-    return (words.count(UNK) > SELF_EVIDENT_UNSURE_SHARE * len(words)
-            or matcher.fit(sure_words(text), match.intent) < SELF_EVIDENT_FIT)
+    loose = matcher.fit(sure_words(text), match.intent) < SELF_EVIDENT_FIT
+    if match.intent == RELIEF:
+        return loose and len(words) > RELIEF_SELF_EVIDENT_WORDS
+    return words.count(UNK) > SELF_EVIDENT_UNSURE_SHARE * len(words) or loose
 
 
 def confirmed(free_text: str | None, match: Match, matcher: Understanding) -> bool:
