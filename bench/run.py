@@ -2,6 +2,8 @@
 
     .venv/bin/python -m bench.run            # full: make bench (about 20 minutes on 2 cores)
     .venv/bin/python -m bench.run --quick    # CI-sized: make bench-quick, written to bench/work/quick/
+    .venv/bin/python -m bench.run --hands-free [--lead-in 3]   # skill-default's false accepts and
+        # accuracy from idle only (clean, babble10, talk10), in minutes: bench/work/hands-free/
 
 Steps: render the recordings if they are missing or stale (bench/make_audio.py, in the recordings
 virtualenv); accuracy and false-accept jobs two at a time (one per core, each system in its own
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import platform
@@ -44,6 +47,11 @@ FULL = {"voices": None, "conditions": None, "every": 1, "speech_s": None, "laten
 # Quick: two voices, every third phrase, clean and 10 dB, two minutes of talk, a few latency runs.
 QUICK = {"voices": ("piper-joe-fast", "espeak-en-us-f2"), "conditions": ("clean", "babble10", "noise10", "talk10"),
          "every": 3, "speech_s": 120.0, "latency_runs": 5, "rtf_every": None}
+# Hands-free: the default's false accepts over all the ordinary speech, and every request from idle in
+# the conditions its bars are set in; no peers, no timing (each idea measured in minutes).
+HANDS_FREE = {"voices": None, "conditions": ("clean", "babble10", "talk10"), "every": 1, "speech_s": None}
+HANDS_FREE_SHARDS = 4
+CODE = ("voice_skill", "responses", "bench/systems.py", "bench/measure.py")  # what a job's result depends on
 
 
 def machine() -> str:
@@ -63,6 +71,18 @@ def code_version() -> str:
 
     dirty = git("status", "--porcelain", "--", "voice_skill", "responses", "bench")
     return f"commit {git('rev-parse', '--short', 'HEAD') or 'unknown'}" + (" with uncommitted changes" if dirty else "")
+
+
+def code_digest() -> str:
+    """A digest of the code and data a quality job runs, so a job kept from an earlier run is reused
+    only if nothing it depends on has changed since."""
+    digest = hashlib.sha256()
+    for name in CODE:
+        path = ROOT / name
+        for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            if file.is_file() and "__pycache__" not in file.parts:
+                digest.update(str(file.relative_to(ROOT)).encode() + file.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def ensure_audio() -> None:
@@ -127,16 +147,20 @@ def run_job(job: dict, tag: str, parts: Path) -> dict:
     return json.loads(out_path.read_text())
 
 
-def measure_quality(systems: tuple[str, ...], items: list[dict], speech: list[str], parts: Path) -> dict[str, list[dict]]:
+def measure_quality(systems: tuple[str, ...], items: list[dict], speech: list[str], parts: Path,
+                    shards: int | None = None, lead_in_s: float = 0.0) -> dict[str, list[dict]]:
     """Accuracy and false-accept jobs, two processes at a time; the slowest systems go first. Each
     system's work is cut into shards of requests and of talk, so both cores stay busy to the end."""
-    shards = -(-len(items) // SHARD)
+    shards = shards or -(-len(items) // SHARD)
     jobs: list[tuple[dict, str]] = []
+    code = code_digest()
     for name in sorted(systems, key=lambda s: s not in ("vosk-naive", "pocketsphinx-jsgf")):
         talk = peer_speech(speech) if name in PS_MODES else speech
         for k in range(shards):
             job = {"system": name, "kind": "quality", "items": items[k::shards], "paths": list(
-                talk[len(talk) * k // shards: len(talk) * (k + 1) // shards])}
+                talk[len(talk) * k // shards: len(talk) * (k + 1) // shards]), "code": code}
+            if lead_in_s:
+                job["lead_in_s"] = lead_in_s
             jobs.append((job, f"{name}.{k}"))
     with ThreadPoolExecutor(WORKERS) as pool:
         outs = list(pool.map(lambda job: run_job(*job, parts), jobs))
@@ -180,10 +204,44 @@ def mean_accuracy(figures: dict) -> float:
     return float(np.mean([ok / n for ok, n in figures["by_condition"].values()]))
 
 
+def hands_free(lead_in_s: float) -> int:
+    """Only the default's hands-free figures: false accepts over the ordinary speech, and accuracy
+    from idle in clean, babble10 and talk10 (relief apart); printed, and kept in bench/work/hands-free/."""
+    started = time.monotonic()
+    out_dir = WORK / "hands-free"
+    if RECORDINGS_PYTHON.exists() or not (AUDIO / "stamp").is_file():
+        ensure_audio()  # else: recordings made elsewhere (a worktree's link to main's), used as they are
+    items = requests(HANDS_FREE)
+    speech, speech_s = ordinary(HANDS_FREE)
+    print(f"bench: hands-free, {len(items)} requests, {speech_s / 60:.1f} min of ordinary speech, "
+          f"lead-in {lead_in_s} s", flush=True)
+    outs = measure_quality((DEFAULT,), items, speech, out_dir / "jobs", HANDS_FREE_SHARDS, lead_in_s)[DEFAULT]
+    figures = quality_figures(outs)
+    lines = [f"hands-free ({code_version()}, lead-in {lead_in_s} s): false accepts {len(figures['accepts'])} in "
+             f"{figures['speech_s'] / 60:.1f} min = {figures['false_accepts_per_hour']:.1f}/h"]
+    for condition in HANDS_FREE["conditions"]:
+        ok, n = figures["by_condition"][condition]
+        r_ok, r_n = figures["relief_by_condition"][condition]
+        lines.append(f"  {condition:9s} all intents {ok}/{n} = {100 * ok / n:.1f}%   relief {r_ok}/{r_n}")
+    lines += [f"  FA {a['intent']} at {a['at_s']} s: {a['heard']!r}" for a in figures["accepts"]]
+    lines.append(f"  ({(time.monotonic() - started) / 60:.1f} min)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "details.json").write_text(json.dumps(figures, indent=1))
+    (out_dir / "summary.txt").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines), flush=True)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a CI-sized subset, written to bench/work/quick/")
+    parser.add_argument("--hands-free", action="store_true",
+                        help="only the default's false accepts and accuracy from idle (clean, babble10, talk10)")
+    parser.add_argument("--lead-in", type=float, default=0.0, metavar="S",
+                        help="with --hands-free: S seconds of a noisy request's background before it")
     args = parser.parse_args()
+    if args.hands_free:
+        return hands_free(args.lead_in)
     started = time.monotonic()
     plan = QUICK if args.quick else FULL
     out_dir = WORK / "quick" if args.quick else BENCH
