@@ -51,6 +51,7 @@ class Answer:
     intent: str
     confidence: float
     heard: str
+    note: dict | None = None  # what the recogniser measured of the utterance answered, for digging
 
 
 class System(Protocol):
@@ -96,6 +97,14 @@ class NotingRecognizer(Recognizer):
             self.heard.append(text)
         return text
 
+    def note(self) -> dict:
+        """The last finished utterance's words (start, end, confidence, level in dB) and how far each
+        word on stood out from what came before it (Recognizer.prominences_db), for digging."""
+        prominences = self.prominences_db() or []
+        return {"words": [[w["word"], round(w["start"], 2), round(w["end"], 2), round(w.get("conf", 1.0), 2),
+                           round(w["level"], 1)] for w in self.last_words],
+                "prominences": [round(p, 1) for p in prominences]}
+
 
 class Skill:
     """The real hands-free loop over the grammar recogniser, with a virtual clock (audio time)."""
@@ -121,7 +130,9 @@ class Skill:
     def feed(self, chunk: bytes) -> Answer | None:
         self.now += len(chunk) / BYTES_PER_S
         exchange = self.loop.feed(chunk)
-        return Answer(exchange.match.intent, exchange.match.confidence, exchange.text) if exchange else None
+        if exchange is None:
+            return None
+        return Answer(exchange.match.intent, exchange.match.confidence, exchange.text, self.recognizer.note())
 
 
 class VoskNaive:

@@ -36,3 +36,15 @@ def test_recent_audio_measures_a_word_by_stream_time_across_chunks():
     both = (2800.0**2 + 2900.0**2) / 2  # 2.85-2.95 s spans the last two chunks, half each
     assert abs(recent.level_db(2.85, 2.95) - 10 * np.log10(both + 1)) < 0.01
     assert recent.level_db(0.0, 0.5) == float("-inf")  # older than the second it keeps
+
+
+def test_recent_audio_gives_frame_levels_and_forgets_but_keeps_counting():
+    recent = RecentAudio(seconds=5.0)
+    recent.add(np.full(SAMPLE_RATE // 10, 1000, dtype="<i2").tobytes())  # 0.0-0.1 s
+    recent.add(np.zeros(SAMPLE_RATE // 10, dtype="<i2").tobytes())  # 0.1-0.2 s: silence
+    levels = recent.frame_levels_db(0.0, 0.2, 0.05)
+    assert len(levels) == 4 and np.allclose(levels[:2], 10 * np.log10(1000.0**2 + 1)) and np.allclose(levels[2:], 0)
+    recent.forget()
+    assert recent.frame_levels_db(0.0, 0.2, 0.05).size == 0 and recent.level_db(0.0, 0.2) == float("-inf")
+    recent.add(np.full(SAMPLE_RATE // 10, 100, dtype="<i2").tobytes())  # after a reset, time goes on: 0.2-0.3 s
+    assert abs(recent.level_db(0.2, 0.3) - 10 * np.log10(100.0**2 + 1)) < 0.01

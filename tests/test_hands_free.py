@@ -15,10 +15,10 @@ import pytest
 from voice_skill.audio_in import SAMPLE_RATE
 from voice_skill.endpoint import QuietDetector
 from voice_skill.for_us import (answer, belied, endings, is_for_us, mostly_sure, needs_second_opinion, reads_as_request,
-                                swallowed, understand)
+                                standing_out_db, stands_out, swallowed, understand)
 from voice_skill.matcher import Match, Matcher, Mentions
 from voice_skill.tuning import (ENDPOINT_QUIET_S, HELP_CONFIDENCE, MAX_REQUEST_WORDS, QUESTION_CONFIDENCE,
-                                START_CONFIDENCE)
+                                QUESTION_PROMINENCE_DB, RELIEF_PROMINENCE_DB, START_CONFIDENCE)
 
 
 @pytest.fixture(scope="module")
@@ -261,6 +261,66 @@ def test_in_a_conversation_any_match_above_the_threshold_will_do(intent, confide
 def test_an_ending_with_an_unsure_word_is_not_for_us_from_idle():
     assert not is_for_us("[unk] calf is cramping", Match("cramp_relief", 0.9), Verdicts(CALF), active=False, whole=False)
     assert is_for_us("[unk] calf is cramping", Match("cramp_relief", 0.9), Verdicts(CALF), active=False, whole=True)
+
+
+# --- standing out from what came before (Recognizer.prominences_db measures it; test_standing_out) --
+
+@pytest.mark.parametrize("intent, prominence, expected", [
+    ("prevention", QUESTION_PROMINENCE_DB, True),  # after a pause, or over the room
+    ("prevention", QUESTION_PROMINENCE_DB - 0.1, False),  # talk going on at its own level
+    ("prevention", None, True),  # not measured (a partial result, an engine that doesn't): no evidence
+    ("cramp_relief", RELIEF_PROMINENCE_DB, True),  # the relief request gets a looser bar ...
+    ("cramp_relief", RELIEF_PROMINENCE_DB - 0.1, False),  # ... but a bar
+    ("help", -20.0, True),  # "help" alone has its own rule
+])
+def test_from_idle_a_request_must_stand_out_from_what_came_before(intent, prominence, expected):
+    verdict = is_for_us("my calf", Match(intent, 0.99), Verdicts(CALF), active=False, whole=True,
+                        prominence_db=prominence)
+    assert verdict is expected
+
+
+def test_the_complaint_stated_outright_need_not_stand_out():  # "ow ... my calf is cramping"
+    def verdict(intent: str, whole: bool) -> bool:
+        return is_for_us("my calf is cramping", Match(intent, 0.99), Verdicts(LEG_AND_CRAMP), active=False,
+                         whole=whole, prominence_db=-20.0)
+
+    assert verdict("cramp_relief", whole=True)
+    assert not verdict("cramp_relief", whole=False)  # the end of talk at its own level: "... leg cramps"
+    assert not verdict("prevention", whole=True)
+
+
+def test_in_a_conversation_standing_out_is_not_asked_for():
+    assert is_for_us("next", Match("next", 0.9), Verdicts(NOTHING), active=True, whole=True, prominence_db=-20.0)
+
+
+def test_the_relief_bar_is_the_looser_one():
+    assert RELIEF_PROMINENCE_DB < QUESTION_PROMINENCE_DB
+    assert stands_out(None, 100.0) and stands_out(3.0, 3.0) and not stands_out(2.9, 3.0)
+
+
+def test_standing_out_is_measured_from_the_start_or_from_its_first_sure_word():
+    text = "[unk] the game was fun and my calf is cramping"
+    level = [0.0, 0.5, 0.2, 0.1, 0.0, 0.3, 12.0, 12.5, 12.2, 11.8]
+    assert standing_out_db(text, level) == 0.5  # from the leading [unk] or the first sure word: the more
+    assert standing_out_db(text, [7.0, *level[1:]]) == 7.0
+    assert standing_out_db(text, level[:-1]) is None  # not the words measured: no evidence
+    assert standing_out_db("", []) is None
+
+
+def test_a_relief_request_at_the_end_of_talk_is_answered_if_the_utterance_stood_out(matcher):
+    text = "[unk] the game [unk] was fun and my calf is cramping"  # too unsure whole: its endings are tried
+    level = [9.0, 9.5, 9.2, 9.0, 9.1, 9.0, 9.3, 12.0, 12.5, 12.2, 11.8]  # said over the room (from its start)
+    heard, match = understand(text, matcher, False, level)
+    assert heard == "my calf is cramping" and match.intent == "cramp_relief"
+    level = [0.0, 0.5, 0.2, 0.0, 0.1, 0.0, 0.3, 12.0, 12.5, 12.2, 11.8]  # the talk before at its own level
+    assert understand(text, matcher, False, level) is None
+
+
+def test_a_question_running_on_from_talk_is_not_answered_but_after_a_pause_it_is(matcher):
+    text = "how can i prevent leg cramps"
+    assert understood(matcher, text) == "prevention"
+    assert understand(text, matcher, False, [1.0] * 6) is None
+    assert understand(text, matcher, False, [40.0] * 6)[1].intent == "prevention"
 
 
 @pytest.mark.parametrize("text, expected", [

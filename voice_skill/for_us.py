@@ -11,7 +11,7 @@ whether a conversation is under way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from voice_skill.dialogue import RELIEF
@@ -21,9 +21,9 @@ from voice_skill.recognizer import UNK
 # may pass among enough sure ones: in noise a real request often has one ("the cramp [unk] passed but
 # my leg aches"); overheard talk forced onto the grammar has more. (The numbers, measured: tuning.py.)
 from voice_skill.tuning import (COMMAND_CONFIDENCE, FREE_FIT, HELP_CONFIDENCE, MAX_COMMAND_WORDS, MAX_REQUEST_WORDS,
-                                MAX_UNSURE_WORDS, MIN_SURE_WORDS, QUESTION_CONFIDENCE, RELIEF_SELF_EVIDENT_WORDS,
-                                RELIEF_UNSURE_SHARE, SELF_EVIDENT_FIT, SELF_EVIDENT_UNSURE_SHARE, START_CONFIDENCE,
-                                UNSURE_FIT)
+                                MAX_UNSURE_WORDS, MIN_SURE_WORDS, QUESTION_CONFIDENCE, QUESTION_PROMINENCE_DB,
+                                RELIEF_PROMINENCE_DB, RELIEF_SELF_EVIDENT_WORDS, RELIEF_UNSURE_SHARE, SELF_EVIDENT_FIT,
+                                SELF_EVIDENT_UNSURE_SHARE, START_CONFIDENCE, UNSURE_FIT)
 
 INTERRUPTING = ("stop", "next", "repeat", "help", RELIEF)  # what may cut the skill short while it speaks
 
@@ -123,21 +123,38 @@ def swallowed(text: str) -> bool:
     return words.count(UNK) * 2 >= len(words)
 
 
-def understand(text: str, matcher: Understanding, active: bool) -> tuple[str, Match] | None:
+def understand(text: str, matcher: Understanding, active: bool,
+               prominences_db: Sequence[float] | None = None) -> tuple[str, Match] | None:
     """The part of an utterance meant for the skill, and its match; None if none of it is.
 
     Listening without pause, an utterance often starts with the tail of other talk in the room
-    ("... the game was good my calf is cramping"), so its endings are tried too."""
+    ("... the game was good my calf is cramping"), so its endings are tried too. `prominences_db`:
+    for each word, how far the words from it on stood out from what was heard before it
+    (Recognizer.prominences_db); None if not measured."""
     whole = matcher.match(text)
-    if is_for_us(text, whole, matcher, active=active, whole=True):
+    prominence = standing_out_db(text, prominences_db)
+    if is_for_us(text, whole, matcher, active=active, whole=True, prominence_db=prominence):
         return text, whole  # the whole utterance is for us: its endings can only say less
     best: tuple[str, Match] | None = None
     for ending in endings(text):
         match = matcher.match(ending)
-        if is_for_us(ending, match, matcher, active=active, whole=False) and (
+        if is_for_us(ending, match, matcher, active=active, whole=False, prominence_db=prominence) and (
                 best is None or match.confidence > best[1].confidence):
             best = (ending, match)
     return best
+
+
+def standing_out_db(text: str, prominences_db: Sequence[float] | None) -> float | None:
+    """How far the utterance stood out from what came before it, from its start (an ending answered
+    is weighed with the words before it: they are the same person's, or talk it was said over).
+    Words Vosk was unsure of ([unk]) at the start may be other talk run into the request, or the
+    request's own soft first words ("could", "can"): measured from each of them and from the first
+    sure word, the most it stood out by. None if not measured."""
+    words = text.split()
+    if not words or prominences_db is None or len(prominences_db) != len(words):
+        return None
+    sure = next((k for k, word in enumerate(words) if word != UNK), len(words) - 1)
+    return max(prominences_db[:sure + 1])
 
 
 def endings(text: str) -> list[str]:
@@ -146,13 +163,17 @@ def endings(text: str) -> list[str]:
     return [" ".join(words[start:]) for start in range(max(1, len(words) - MAX_REQUEST_WORDS), len(words) - 1)]
 
 
-def is_for_us(text: str, match: Match, matcher: Understanding, *, active: bool, whole: bool) -> bool:
+def is_for_us(text: str, match: Match, matcher: Understanding, *, active: bool, whole: bool,
+              prominence_db: float | None = None) -> bool:
     """Is this meant for the skill? In a conversation, any match will do. From idle, with no wake
     word, it takes more: a confident match, naming the complaint (calf or cramp; a question heard
     whole may name just the leg), with hardly a word Vosk was unsure of (see mostly_sure; none in
     the ending of a longer utterance); and only the relief request may come at the end of other
     talk, a question must be heard whole. The relief request may also be any whole utterance
-    stating the complaint outright, calf or leg and cramp together."""
+    stating the complaint outright, calf or leg and cramp together. And it must stand out from what
+    came before it (stands_out), a question more than the relief request, which need not if it is a
+    whole utterance stating the complaint outright: "ow ... my calf is cramping" follows the person's
+    own groan."""
     if match.intent == UNKNOWN:
         return False
     if active:
@@ -164,8 +185,17 @@ def is_for_us(text: str, match: Match, matcher: Understanding, *, active: bool, 
     if not (unsure_ok and (named.complaint or whole and named.leg)):
         return False
     if match.intent == RELIEF:  # a plain statement of the complaint, heard whole, will do too
-        return match.confidence >= START_CONFIDENCE or (whole and named.leg and named.cramp)
-    return whole and match.confidence >= QUESTION_CONFIDENCE
+        stated = whole and named.leg and named.cramp
+        return (match.confidence >= START_CONFIDENCE or stated) and (stated or stands_out(prominence_db,
+                                                                                          RELIEF_PROMINENCE_DB))
+    return whole and match.confidence >= QUESTION_CONFIDENCE and stands_out(prominence_db, QUESTION_PROMINENCE_DB)
+
+
+def stands_out(prominence_db: float | None, needed_db: float) -> bool:
+    """Was it said after a pause, or over the room? Ordinary talk goes on at its own level and its
+    words, forced onto the grammar, now and then make a question; a person asking the device starts
+    after a pause, or speaks up over a TV. Unmeasured (None): no evidence against it."""
+    return prominence_db is None or prominence_db >= needed_db
 
 
 def mostly_sure(text: str) -> bool:

@@ -101,11 +101,13 @@ class HandsFree:
         return (self.commands is not None and self.commands.hearing_someone
                 and self.clock() - self.speaker.last_sound_at < ECHO_TAIL_S + COMMAND_OVERRUN_S)
 
-    def _understand(self, text: str) -> tuple[str, Match] | None:
-        return understand(text, self.conversation.matcher, self.conversation.dialogue.active)
+    def _understand(self, text: str, prominences_db: list[float] | None = None) -> tuple[str, Match] | None:
+        return understand(text, self.conversation.matcher, self.conversation.dialogue.active, prominences_db)
 
     def _respond(self, heard: str) -> Exchange | None:
-        understood = self._understand(heard)
+        """Answer a finished utterance if it is meant for us (how far it stood out from what came
+        before it is known only now, with its words' times)."""
+        understood = self._understand(heard, self.recognizer.prominences_db())
         if understood is None and not self.conversation.dialogue.active:
             return None  # overheard talk
         text, match = understood or (heard, self.conversation.matcher.match(heard))

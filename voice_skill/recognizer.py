@@ -30,7 +30,8 @@ from voice_skill.matcher import normalize
 # than what was said, so it becomes [unk]; and [unk] gets extra weight in the grammar, so that foreign
 # words fall to it more readily. Someone talking to the device is the loudest voice in the room: a word
 # heard far below the utterance's loudest word is someone else (a TV), and dropped. (Measured: tuning.py.)
-from voice_skill.tuning import BACKGROUND_MARGIN_DB, MIN_WORD_CONFIDENCE, UNK_WEIGHT
+from voice_skill.tuning import (BACKGROUND_MARGIN_DB, LOUD_FRAME_PERCENTILE, MIN_WORD_CONFIDENCE, PROMINENCE_FRAME_S,
+                                PROMINENCE_GUARD_S, PROMINENCE_LOOKBACK_S, UNK_WEIGHT)
 
 DEFAULT_MODEL_NAME = "vosk-model-small-en-us-0.15"
 PROJECT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -156,6 +157,12 @@ class Utterances:
         no grammar to be second-guessed (see Recognizer.hear_freely)."""
         return None
 
+    def prominences_db(self) -> list[float] | None:
+        """For each word of the last finished utterance, how far the words from it on stood out from
+        what was heard just before it, in dB; None from an engine that does not measure it (see
+        Recognizer.prominences_db)."""
+        return None
+
     def transcribe(self, chunks: Iterable[bytes]) -> str:
         """Every utterance in a stream, joined: what a recording says (the same, whatever came before)."""
         self.reset()
@@ -194,6 +201,7 @@ class Recognizer(Utterances):
         self._recent = RecentAudio(RECENT_AUDIO_S)
         self._rereader: Recognizer | None = None
         self._free: Recognizer | None = None
+        self.last_words: list[dict] = []  # the last finished utterance's words (Vosk's, with "level" in dB)
         seed_dither()
 
     def accept(self, chunk: bytes) -> Heard:
@@ -211,11 +219,32 @@ class Recognizer(Utterances):
         """The utterance's words said by the loudest talker, each one Vosk is unsure of as [unk]."""
         words = json.loads(result_json).get("result", [])
         levels = [self._recent.level_db(w["start"], w["end"]) for w in words]
-        return " ".join(w["word"] if w.get("conf", 1.0) >= MIN_WORD_CONFIDENCE else UNK
-                        for w in foreground(words, levels))
+        self.last_words = foreground([w | {"level": level} for w, level in zip(words, levels)], levels)
+        return " ".join(w["word"] if w.get("conf", 1.0) >= MIN_WORD_CONFIDENCE else UNK for w in self.last_words)
+
+    def prominences_db(self) -> list[float] | None:
+        """For each word of the last finished utterance, how far the words from it on stand out from
+        what the microphone heard just before it: the level of their loud frames (LOUD_FRAME_PERCENTILE)
+        over that of the loud frames in the PROMINENCE_LOOKBACK_S before the word, in dB. Someone
+        speaking to a device starts after a pause or speaks up over the room; talk that goes on at its
+        own level stands out by about nothing. Audio not heard (before a reset) counts as silence."""
+        if not self.last_words:
+            return None
+        end = self.last_words[-1]["end"]
+        return [self._standing_out_db(word["start"], end) for word in self.last_words]
+
+    def _standing_out_db(self, start: float, end: float) -> float:
+        before = self._recent.frame_levels_db(start - PROMINENCE_LOOKBACK_S, start - PROMINENCE_GUARD_S,
+                                              PROMINENCE_FRAME_S)
+        during = self._recent.frame_levels_db(start, end, PROMINENCE_FRAME_S)
+        loud_before = float(np.percentile(before, LOUD_FRAME_PERCENTILE)) if before.size else 0.0
+        return (float(np.percentile(during, LOUD_FRAME_PERCENTILE)) if during.size else 0.0) - loud_before
 
     def reset(self) -> None:
+        """Forget the utterance under way and the audio before it: after a reset (a new stream, or the
+        skill's own voice dying away) what came before is no one's talk to weigh a request against."""
         self._decoder.Reset()
+        self._recent.forget()
         seed_dither()
 
     def reread(self, chunks: Iterable[bytes]) -> str:
@@ -279,12 +308,27 @@ class RecentAudio:
         while self._chunks and self._chunks[0][0] + len(self._chunks[0][1]) < self._fed - self._keep:
             self._chunks.popleft()
 
-    def level_db(self, start_s: float, end_s: float) -> float:
-        """Mean power of the stretch, in dB (full-scale int16 is about 90 dB); -inf if none of it is kept."""
+    def forget(self) -> None:
+        """Drop the audio kept so far; time goes on counting from where it was."""
+        self._chunks.clear()
+
+    def frame_levels_db(self, start_s: float, end_s: float, frame_s: float) -> np.ndarray:
+        """The power of each whole frame of frame_s in the stretch, in dB; empty if none is kept."""
+        stretch = self._stretch(start_s, end_s)
+        size = max(1, int(frame_s * SAMPLE_RATE))
+        frames = stretch[: len(stretch) // size * size].reshape(-1, size)
+        return 10 * np.log10(np.mean(frames * frames, axis=1) + 1.0)
+
+    def _stretch(self, start_s: float, end_s: float) -> np.ndarray:
+        """The samples kept from start_s to end_s (stream time); empty if none are."""
         first, last = int(start_s * SAMPLE_RATE), int(end_s * SAMPLE_RATE)
         parts = [samples[max(first - at, 0):last - at] for at, samples in self._chunks
                  if at < last and at + len(samples) > first]
-        if not parts:
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+    def level_db(self, start_s: float, end_s: float) -> float:
+        """Mean power of the stretch, in dB (full-scale int16 is about 90 dB); -inf if none of it is kept."""
+        stretch = self._stretch(start_s, end_s)
+        if not stretch.size:
             return float("-inf")
-        stretch = np.concatenate(parts)
         return 10 * math.log10(float(np.mean(stretch * stretch)) + 1.0)

@@ -137,6 +137,30 @@ MIN_SURE_WORDS = 3
 # The longest ending of an utterance tried as a request. The longest English example is 13 words,
 # Indonesian 8; chosen in fbb1b98 with the soak counting false triggers, not swept.
 MAX_REQUEST_WORDS = 12
+# Standing out (voice_skill/recognizer.py: Recognizer.prominences_db; for_us.standing_out_db, is_for_us):
+# the level of an utterance's loud frames (this percentile of PROMINENCE_FRAME_S frames) over that of
+# the loud frames in the PROMINENCE_LOOKBACK_S before its start (ending PROMINENCE_GUARD_S before it,
+# for Vosk's word times). Ordinary talk going on at its own level stands out by about nothing; a person
+# speaking to the device starts after a pause or speaks up over the room. Measured with
+# `nice -n 19 .venv/bin/python -m bench.run --hands-free [--lead-in 3]` (every bench request from idle
+# in clean, babble10, talk10; with --lead-in each noisy one after 3 s of its own background, as a TV
+# would have been on; and the 63.5 min of ordinary speech). Without the rule: 15 / 14 false accepts
+# (lead-in 0 / 3 s), the 11 / 12 questions among them standing out by -4.4 to +3.9 dB, the 4 / 2
+# relief by -2.9 to +2.5 dB; requests answered right in babble10/talk10 stood out by 6.5 dB and more
+# (questions; 3.0-3.9 dB for two whose first words Vosk lost into what came before) and 4.0 dB and
+# more (relief). With these numbers: 0 false accepts in both runs; accuracy from idle clean / babble10
+# / talk10 251 / 41 / 34 of 300 / 60 / 60 (without: 251 / 41 / 35), with lead-in 253 / 39 / 27
+# (without: 253 / 40 / 27); the relief request unchanged in every condition (22/25, 5/5, 2/5).
+PROMINENCE_LOOKBACK_S = 2.0  # longer than a pause between one's own sentences (0.25-0.6 s in the bench's talk)
+PROMINENCE_GUARD_S = 0.1
+PROMINENCE_FRAME_S = 0.05
+LOUD_FRAME_PERCENTILE = 90  # the other talk's loud frames, however many pauses it had
+# From idle, a question must stand out this much ...
+QUESTION_PROMINENCE_DB = 6.0
+# ... and the relief request this much (through talk 10 dB under it, 4.0 dB at the least), unless it
+# is a whole utterance stating the complaint outright ("my calf is cramping" after the person's own
+# "ow"): it matters most.
+RELIEF_PROMINENCE_DB = 3.0
 # After the skill's own last sound, the microphone is ignored this long. tests/test_listen_room.py with
 # the speaker looped into the microphone: its own "say next ... or stop" never triggers it.
 ECHO_TAIL_S = 0.35

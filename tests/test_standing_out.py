@@ -1,0 +1,83 @@
+"""From idle, a request must stand out from what came just before it: real Vosk, real recordings.
+
+Ordinary talk goes on at its own level; a person asking the device starts after a pause, or speaks
+up over the room. The same question is heard through the hands-free loop after a pause, straight
+after talk at its own level, and with another talker 10 dB under it all along.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import RECORDINGS
+from voice_skill.audio_in import CHUNK_FRAMES, SAMPLE_RATE, read_file
+from voice_skill.conversation import Conversation
+from voice_skill.for_us import standing_out_db
+from voice_skill.listen import HandsFree, PrintOnly
+from voice_skill.recognizer import Recognizer, find_model, grammar_phrases, load_model
+from voice_skill.tuning import QUESTION_PROMINENCE_DB
+
+QUESTION = "clean/causes_02__piper-joe.wav"  # "what causes calf cramps"
+TALK = "clean/ood_01__piper-joe.wav"  # "set a timer for ten minutes": the same voice, the same level
+OTHER_TALKER = "clean/ood_02__espeak-en-gb-m3.wav"  # "what's the weather like today"
+SENTENCE_PAUSE_S = 0.4  # between one sentence of talk and the next
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model(find_model())
+
+
+def speech(name: str) -> np.ndarray:
+    """A recording without the silence padded around it (tests/make_recordings.py: 0.3 s before, 0.6 s after)."""
+    audio = read_file(RECORDINGS / name).astype(np.float32)
+    return audio[int(0.3 * SAMPLE_RATE): len(audio) - int(0.6 * SAMPLE_RATE)]
+
+
+def quiet(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * SAMPLE_RATE), np.float32)
+
+
+def hear(kb, model, audio: np.ndarray) -> tuple[list[str], float | None]:
+    """The loop from idle over `audio` then a second of quiet: the intents it answered, and how far
+    its last utterance's words stood out (from the first one Vosk was sure of)."""
+    recognizer = Recognizer(model, grammar_phrases(kb, model))
+    clock = [0.0]
+    loop = HandsFree(recognizer, Conversation(kb, hands_free=True), PrintOnly(), emit=lambda _: None,
+                     clock=lambda: clock[0] + 1000.0)
+    samples = np.clip(np.concatenate([audio, quiet(1.0)]), -32768, 32767).astype("<i2")
+    answered = []
+    for start in range(0, len(samples), CHUNK_FRAMES):
+        clock[0] += CHUNK_FRAMES / SAMPLE_RATE
+        if exchange := loop.feed(samples[start:start + CHUNK_FRAMES].tobytes()):
+            answered.append(exchange.match.intent)
+    text = " ".join(word["word"] for word in recognizer.last_words)
+    return answered, standing_out_db(text, recognizer.prominences_db())
+
+
+def test_a_question_after_a_pause_is_answered_and_stood_out(kb, model):
+    answered, prominence = hear(kb, model, np.concatenate([speech(TALK), quiet(2.5), speech(QUESTION)]))
+    assert answered == ["causes"]
+    assert prominence > 20  # nothing but quiet in the seconds before it
+
+
+def at_level_of(audio: np.ndarray, other: np.ndarray) -> np.ndarray:
+    return audio * np.sqrt(np.mean(other ** 2) / np.mean(audio ** 2))
+
+
+def test_the_same_question_running_on_from_talk_at_its_level_is_not(kb, model):
+    question = at_level_of(speech(QUESTION), speech(TALK))
+    talk_then_question = np.concatenate([speech(TALK), quiet(SENTENCE_PAUSE_S), question])
+    answered, prominence = hear(kb, model, talk_then_question)
+    assert answered == []
+    assert prominence < QUESTION_PROMINENCE_DB  # it stood out from the talk by too little
+
+
+def test_a_question_over_a_talker_10_db_under_it_is_answered(kb, model):
+    question = np.concatenate([quiet(3.0 + SENTENCE_PAUSE_S), speech(QUESTION), quiet(0.3)])
+    other = np.concatenate([speech(OTHER_TALKER), quiet(0.2)] * 8)[: len(question)]  # already talking before it
+    gain = np.sqrt(np.mean(speech(QUESTION) ** 2) / np.mean(other ** 2) / 10)  # 10 dB under the question
+    answered, prominence = hear(kb, model, question + gain * other)
+    assert answered == ["causes"]
+    assert prominence >= QUESTION_PROMINENCE_DB
