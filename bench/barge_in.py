@@ -36,8 +36,8 @@ from voice_skill.barge_in import CommandListener
 from voice_skill.echo import EchoCanceller
 from voice_skill.for_us import INTERRUPTING
 from voice_skill.matcher import Matcher
-from voice_skill.recognizer import Recognizer, find_model, grammar_phrases, load_model
-from voice_skill.speech_out import Synthesizer
+from voice_skill.recognizer import MODEL_LANGUAGE, Recognizer, find_model, grammar_phrases, load_model
+from voice_skill.speech_out import Synthesizer, gain_ramp
 
 ROOT = Path(__file__).resolve().parent.parent
 CLEAN = ROOT / "tests" / "recordings" / "clean"
@@ -56,7 +56,7 @@ class Outcome:
     decided_at: float | None  # seconds into the simulation
 
 
-def echo_path(played16: np.ndarray, delay_s: float, rng: np.random.Generator) -> np.ndarray:
+def room_response(delay_s: float, rng: np.random.Generator) -> np.ndarray:
     """The room: a direct path after `delay_s` and a short decaying tail (about 0.2 s, -12 dB)."""
     tail_n = int(0.2 * SAMPLE_RATE)
     tail = rng.standard_normal(tail_n) * np.exp(-np.arange(tail_n) / (0.05 * SAMPLE_RATE))
@@ -64,7 +64,17 @@ def echo_path(played16: np.ndarray, delay_s: float, rng: np.random.Generator) ->
     start = int(delay_s * SAMPLE_RATE)
     response[start] = 1.0
     response[start + 16:] += 0.25 * tail[:len(response) - start - 16] / np.sqrt(np.sum(tail ** 2))
-    return np.convolve(played16, response)[:len(played16)]
+    return response
+
+
+def echo_path(played16: np.ndarray, delay_s: float, rng: np.random.Generator) -> np.ndarray:
+    return convolve(played16, room_response(delay_s, rng))
+
+
+def convolve(signal: np.ndarray, response: np.ndarray) -> np.ndarray:
+    """`signal` through `response`, as long as `signal` (by FFT: the lines run for minutes)."""
+    size = 1 << int(np.ceil(np.log2(len(signal) + len(response))))
+    return np.fft.irfft(np.fft.rfft(signal, size) * np.fft.rfft(response, size), size)[:len(signal)]
 
 
 def rms(x: np.ndarray) -> float:
@@ -81,35 +91,40 @@ def speech_part(x: np.ndarray) -> np.ndarray:
 class Simulation:
     """One microphone and one speaker on a simulated clock, through the skill's own while-speaking path."""
 
-    def __init__(self, model, kb, cancel: bool = True, aec: dict | None = None) -> None:
+    def __init__(self, model, kb, cancel: bool = True, aec: dict | None = None, duck_db: float | None = None,
+                 clipped: bool = True) -> None:
         self.matcher = Matcher(kb)
-        self.grammar = grammar_phrases(kb, model, INTERRUPTING)
+        self.clipped = kb.clipped(MODEL_LANGUAGE, INTERRUPTING) if clipped else {}
+        self.grammar = [p for p in grammar_phrases(kb, model, INTERRUPTING) if clipped or p not in kb.clipped(MODEL_LANGUAGE, INTERRUPTING)]
         self.model = model
         self.cancel = cancel
         self.aec = aec or {}  # EchoCanceller's AEC3 settings
+        self.duck = None if duck_db is None else 10 ** (-abs(duck_db) / 20)  # the speaker's gain while ducked
         self.echo_energy = [0.0, 0.0]  # of the echo in the microphone, and of what the canceller left of it
+        self.judged: list[tuple[float, str]] = []  # every utterance the command decoder judged, and when
+        self.ducks = 0  # times the speaker lowered its voice (a person's sound heard, or taken to be)
 
     def run(self, played: np.ndarray, rate: int, mic_extra: np.ndarray, delay_s: float, echo_gain: float,
             rng: np.random.Generator) -> list[Outcome]:
-        """Play `played` (at `rate`), hear its echo plus `mic_extra` (16 kHz float); every command found."""
+        """Play `played` (at `rate`), hear its echo plus `mic_extra` (16 kHz float); every command found.
+
+        The microphone hears what the speaker really played, block by block (ducked, if it was): each
+        block, at its gain, goes through the room (room_response) as it is played."""
         canceller = EchoCanceller(**self.aec) if self.cancel else None
-        listener = CommandListener(Recognizer(self.model, self.grammar), self.matcher, canceller)
-        played16 = soxr.resample(played, rate, SAMPLE_RATE).astype(np.float32)
-        mic = echo_gain * echo_path(played16, delay_s, rng)
-        n = max(len(mic), len(mic_extra))
-        mic = np.pad(mic, (0, n - len(mic))) + np.pad(mic_extra, (0, n - len(mic_extra)))
-        mic += rng.standard_normal(n) * 1e-4  # a quiet room's noise floor
-        pcm = (np.clip(mic, -1, 1) * 32767).astype("<i2")
+        listener = CommandListener(Recognizer(self.model, self.grammar), self.matcher, canceller, self.clipped)
+        response = room_response(delay_s, rng)
+        n = max(int(len(played) * SAMPLE_RATE / rate), len(mic_extra))
+        others = np.pad(mic_extra, (0, n - len(mic_extra))) + rng.standard_normal(n) * 1e-4  # a quiet room's floor
+        speaker = SimulatedSpeaker(played, rate, len(response))
         found: list[Outcome] = []
-        handed = 0  # output blocks given to the canceller so far
-        for at in range(0, len(pcm) - CHUNK + 1, CHUNK):
+        for at in range(0, n - CHUNK + 1, CHUNK):
             now = at / SAMPLE_RATE
-            while canceller is not None and handed * PLAY_BLOCK / rate < now + CHUNK / SAMPLE_RATE + OUTPUT_AHEAD_S:
-                block = played[handed * PLAY_BLOCK:(handed + 1) * PLAY_BLOCK]
-                block = np.pad(block, (0, PLAY_BLOCK - len(block)))
-                canceller.played(block, rate, handed * PLAY_BLOCK / rate)
-                handed += 1
-            chunk = pcm[at:at + CHUNK].tobytes()
+            while speaker.handed_s < now + CHUNK / SAMPLE_RATE + OUTPUT_AHEAD_S:
+                block, heard_at = speaker.play()
+                if canceller is not None:
+                    canceller.played(block, rate, heard_at)
+            echo = echo_gain * speaker.echo(at, CHUNK, response)
+            chunk = (np.clip(echo + others[at:at + CHUNK], -1, 1) * 32767).astype("<i2").tobytes()
             if canceller is not None:
                 raw = chunk
                 chunk = canceller.process(chunk, now)
@@ -117,10 +132,62 @@ class Simulation:
                     self.echo_energy[0] += float(np.sum(np.frombuffer(raw, "<i2").astype(np.float64) ** 2))
                     self.echo_energy[1] += float(np.sum(np.frombuffer(chunk, "<i2").astype(np.float64) ** 2))
             command = listener.feed(chunk)
+            if listener.judged is not None:
+                self.judged.append((now, listener.judged))
+                listener.judged = None
             if command is not None:
                 found.append(Outcome(command.match.intent, command.text, now + CHUNK / SAMPLE_RATE))
                 listener.reset()
+            if self.duck is not None:
+                ducked = listener.hearing_someone
+                self.ducks += ducked and not speaker.ducked
+                speaker.set_gain(self.duck if ducked else 1.0)
         return found
+
+
+class SimulatedSpeaker:
+    """The output stream: hands on PLAY_BLOCK blocks of `played` at the gain it is set to (ramped
+    over a block, as voice_skill.speech_out.Speaker does), and keeps what it played at 16 kHz."""
+
+    def __init__(self, played: np.ndarray, rate: int, history: int) -> None:
+        self.played, self.rate = played, rate
+        self.handed = 0
+        self.gain = self._last_gain = 1.0
+        self._resampler = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32")
+        # what it played at 16 kHz, from absolute sample -history on (room for the resampler's flush)
+        self._heard = np.zeros(history + int(len(played) * SAMPLE_RATE / rate) + 4 * PLAY_BLOCK, np.float32)
+        self._heard_end = self._history = history
+
+    @property
+    def handed_s(self) -> float:
+        return self.handed * PLAY_BLOCK / self.rate
+
+    @property
+    def ducked(self) -> bool:
+        return self.gain < 1.0
+
+    def set_gain(self, gain: float) -> None:
+        self.gain = gain
+
+    def play(self) -> tuple[np.ndarray, float]:
+        block = self.played[self.handed * PLAY_BLOCK:(self.handed + 1) * PLAY_BLOCK]
+        block = np.pad(block, (0, PLAY_BLOCK - len(block))) * gain_ramp(self._last_gain, self.gain, PLAY_BLOCK)
+        self._last_gain = self.gain
+        heard_at = self.handed_s
+        self.handed += 1
+        heard = self._resampler.resample_chunk(block.astype(np.float32))
+        if self._heard_end + len(heard) > len(self._heard):
+            self._heard = np.pad(self._heard, (0, len(heard) + SAMPLE_RATE))
+        self._heard[self._heard_end:self._heard_end + len(heard)] = heard
+        self._heard_end += len(heard)
+        return block, heard_at
+
+    def echo(self, at: int, size: int, response: np.ndarray) -> np.ndarray:
+        """The echo heard in microphone samples [at, at + size) (16 kHz)."""
+        start = at + self._history - len(response) + 1
+        heard = self._heard[start:at + self._history + size]
+        heard = np.pad(heard, (0, len(response) - 1 + size - len(heard)))
+        return convolve(heard, response)[len(response) - 1:]
 
 
 def command_recordings() -> list[tuple[str, Path]]:
@@ -131,7 +198,7 @@ def command_recordings() -> list[tuple[str, Path]]:
 def recognition(sim: Simulation, lines: list[np.ndarray], primer: np.ndarray, rate: int, rng) -> dict:
     """Each command said COMMAND_AT_S into each line, at each speech-to-echo ratio. The line follows
     `primer` (0.4 s apart): a device that has spoken before, its canceller past its first 1.5 s."""
-    results: dict[int, list[tuple[str, bool, float | None]]] = {ser: [] for ser in SERS_DB}
+    results: dict[int, list[tuple[str, bool, float | None, str]]] = {ser: [] for ser in SERS_DB}  # ..., what was heard
     gap = np.zeros(int(0.4 * rate), np.float32)
     for intent, path in command_recordings():
         voice = read_file(path).astype(np.float32) / 32768
@@ -146,10 +213,12 @@ def recognition(sim: Simulation, lines: list[np.ndarray], primer: np.ndarray, ra
                 scale = ECHO_RMS * 10 ** (ser / 20) / rms(speech)
                 extra = np.zeros(int(said_at * SAMPLE_RATE) + len(voice))
                 extra[int(said_at * SAMPLE_RATE):] = scale * voice
+                sim.judged.clear()
                 outcomes = sim.run(played, rate, extra, 0.04, echo_gain, rng)
                 ends = said_at + command_end_in_file
                 hits = [o for o in outcomes if o.intent == intent and o.decided_at >= said_at]
-                results[ser].append((intent, bool(hits), hits[0].decided_at - ends if hits else None))
+                heard = " / ".join(text for at, text in sim.judged if at >= said_at) or "nothing"
+                results[ser].append((intent, bool(hits), hits[0].decided_at - ends if hits else None, heard))
     return results
 
 
@@ -172,7 +241,7 @@ def self_triggers(sim: Simulation, voices: dict[str, Synthesizer], kb, minutes: 
     return spoken_s, [f"{o.text!r} [{o.intent}]" for o in found]
 
 
-def summarize(name: str, results: dict) -> None:
+def summarize(name: str, results: dict, verbose: bool = False) -> None:
     for ser, rows in results.items():
         heard = [r for r in rows if r[1]]
         delays = sorted(r[2] for r in heard)
@@ -181,6 +250,8 @@ def summarize(name: str, results: dict) -> None:
         timing = (f"command end to decision p50 {np.percentile(delays, 50) * 1000:.0f} ms, "
                   f"p90 {np.percentile(delays, 90) * 1000:.0f} ms, max {max(delays) * 1000:.0f} ms") if delays else ""
         print(f"  {name} {ser:+d} dB: heard {len(heard)}/{len(rows)} ({100 * len(heard) / len(rows):.0f}%; {by_intent})  {timing}")
+        if verbose:
+            print("      missed, heard as: " + "; ".join(f"{r[0]}: {r[3]!r}" for r in rows if not r[1]))
 
 
 def main() -> int:
@@ -192,6 +263,11 @@ def main() -> int:
     parser.add_argument("--no-high-pass", action="store_true", help="AEC3 without its high-pass filter")
     parser.add_argument("--no-gain-control", action="store_true", help="AEC3 without its automatic gain control")
     parser.add_argument("--only-self", action="store_true", help="only the self-triggers (and the real-time factor)")
+    parser.add_argument("--no-clipped", action="store_true",
+                        help="without the clipped forms of commands (responses: clipped_en, e.g. \"top\" for stop)")
+    parser.add_argument("--verbose", action="store_true", help="what the command decoder heard where it missed")
+    parser.add_argument("--duck-db", type=float, default=None,
+                        help="the speaker lowers its voice by this many dB while a person's sound is heard (default: never)")
     args = parser.parse_args()
     print("command:", shlex.join([sys.executable, *sys.argv]))
     rng = np.random.default_rng(args.seed)
@@ -205,21 +281,25 @@ def main() -> int:
           f"x {len(SERS_DB)} speech-to-echo ratios; echo 40 ms, about -26 dBFS; each line after the help line")
     aec = dict(noise_suppression=args.noise_suppression, high_pass_filter=not args.no_high_pass,
                auto_gain_control=not args.no_gain_control)
-    print(f"AEC3 settings: {aec}")
-    sim = Simulation(model, kb, aec=aec)
+    print(f"AEC3 settings: {aec}; ducking: {'off' if args.duck_db is None else f'-{abs(args.duck_db):g} dB'}")
+    print(f"clipped forms: {'none' if args.no_clipped else kb.clipped(MODEL_LANGUAGE, INTERRUPTING)}")
+    sim = Simulation(model, kb, aec=aec, duck_db=args.duck_db, clipped=not args.no_clipped)
     started = time.process_time()
     if not args.only_self:
-        summarize("cancelled", recognition(sim, steps, primer, rate, rng))
+        summarize("cancelled", recognition(sim, steps, primer, rate, rng), verbose=args.verbose)
     if not args.skip_raw and not args.only_self:
         summarize("raw mic  ", recognition(Simulation(model, kb, cancel=False), steps, primer, rate, rng))
     cpu_recognition = time.process_time() - started
     if args.minutes <= 0:
         return 0
     started, wall = time.process_time(), time.perf_counter()
+    ducks_before = sim.ducks
     spoken_s, seen = self_triggers(sim, voices, kb, args.minutes, rng)
     cpu = time.process_time() - started
     print(f"self-triggers: {len(seen)} in {spoken_s / 60:.1f} min of its own lines (en + id) looped back "
           f"= {len(seen) / (spoken_s / 3600):.1f} per hour {seen if seen else ''}")
+    if args.duck_db is not None:
+        print(f"ducked with no one talking: {sim.ducks - ducks_before} times = {(sim.ducks - ducks_before) / (spoken_s / 3600):.1f} per hour")
     removed = 10 * np.log10(sim.echo_energy[0] / max(sim.echo_energy[1], 1e-9))
     print(f"echo removed once learnt: {removed:.1f} dB (AEC3's two modes here: 50-60 dB, or 28-42 dB in the weak one)")
     print(f"real-time factor of the while-speaking path (CPU s / audio s): {cpu / spoken_s:.3f} "

@@ -31,7 +31,8 @@ from voice_skill.conversation import Conversation
 from voice_skill.echo import EchoCanceller
 from voice_skill.listen import HandsFree, open_commands
 from voice_skill.recognizer import open_recognizer
-from voice_skill.speech_out import Synthesizer
+from voice_skill.speech_out import Synthesizer, gain_ramp
+from voice_skill.tuning import DUCK_DB
 
 DEMO = Path(__file__).resolve().parent.parent / "tests" / "recordings" / "demo"
 DELAY_S = 0.04
@@ -51,6 +52,7 @@ class SimulatedSpeaker:
         self.speaking = False
         self.last_sound_at = float("-inf")
         self.handed_s = 0.0  # the speaker's timeline: blocks up to here have been handed over
+        self.gain = self._last_gain = 1.0  # lowered while someone talks over it (as Speaker.duck)
 
     def say(self, lines) -> None:
         for line in lines:
@@ -60,6 +62,10 @@ class SimulatedSpeaker:
     def interrupt(self) -> None:
         self.queue.clear()
         self.speaking = False
+        self.gain = 1.0
+
+    def duck(self, on: bool) -> None:
+        self.gain = 10 ** (-DUCK_DB / 20) if on else 1.0
 
     def play_until(self, t: float) -> np.ndarray:
         """Hand over the blocks up to `t`; the audio played (at 16 kHz) for the echo."""
@@ -78,6 +84,8 @@ class SimulatedSpeaker:
                 self.last_sound_at = self.handed_s + PLAY_BLOCK / self.rate
             elif not self.queue:
                 self.speaking = False
+            block *= gain_ramp(self._last_gain, self.gain, PLAY_BLOCK)
+            self._last_gain = self.gain
             self.canceller.played(block, self.rate, self.handed_s)
             out.append(block)
             self.handed_s += PLAY_BLOCK / self.rate

@@ -51,11 +51,35 @@ def test_only_loud_sound_unlike_its_own_echo_counts_towards_a_command(chunk_leve
     assert persons_sound(chunk_level, likeness) is counts
 
 
-def test_the_grammar_while_speaking_holds_only_the_interrupting_intents(kb):
-    from voice_skill.recognizer import UNK, find_model, grammar_phrases, load_model
+@pytest.mark.parametrize("text, intent", [
+    ("top", "stop"), ("up", "stop"), ("op", "stop"),  # "stop" with its quiet "st" cut by the canceller
+    ("next", "next"),  # anything else: the matcher's reading
+    ("up up", "unknown"), ("top of my calf", "cramp_relief"),  # a clipped form only counts alone
+])
+def test_what_the_canceller_leaves_of_stop_reads_as_stop_only_alone(kb, matcher, text, intent):
+    from voice_skill.for_us import as_command
+    from voice_skill.recognizer import MODEL_LANGUAGE
+
+    clipped = kb.clipped(MODEL_LANGUAGE, INTERRUPTING)
+    assert as_command(text, matcher, clipped).intent == intent
+    assert as_command(text, matcher, {}).intent != "stop"  # without the data, no such reading
+
+
+def test_the_clipped_forms_are_heard_only_while_it_speaks(kb):
+    """The main decoder (idle) never hears "up" or "top" alone as anything: only the narrow grammar has them."""
+    from voice_skill.recognizer import MODEL_LANGUAGE, find_model, grammar_phrases, load_model
 
     model = load_model(find_model())
-    narrow = set(grammar_phrases(kb, model, INTERRUPTING))
+    clipped = set(kb.clipped(MODEL_LANGUAGE, INTERRUPTING))
+    assert clipped and clipped <= set(grammar_phrases(kb, model, INTERRUPTING))
+    assert not clipped & set(grammar_phrases(kb, model))
+
+
+def test_the_grammar_while_speaking_holds_only_the_interrupting_intents(kb):
+    from voice_skill.recognizer import MODEL_LANGUAGE, UNK, find_model, grammar_phrases, load_model
+
+    model = load_model(find_model())
+    narrow = set(grammar_phrases(kb, model, INTERRUPTING)) - set(kb.clipped(MODEL_LANGUAGE, INTERRUPTING))
     full = set(grammar_phrases(kb, model))
     assert {"stop", "next", "repeat", "help", "my calf is cramping", UNK} <= narrow
     assert narrow < full
@@ -69,6 +93,10 @@ class Speaking:
         self.speaking, self.last_sound_at = True, 0.0
         self.said: list[str] = []
         self.interrupted = 0
+        self.ducked = False
+
+    def duck(self, on: bool) -> None:
+        self.ducked = on
 
     def say(self, lines) -> None:
         self.said += list(lines)
@@ -114,6 +142,16 @@ def test_next_or_repeat_heard_while_speaking_cut_the_line_and_go_on(kb, matcher,
     loop.feed(bytes(1600))
     assert speaker.interrupted == 1
     assert speaker.said == [kb.lines("cramp_relief", "en")[step]]
+
+
+def test_it_lowers_its_voice_while_someone_talks_over_it_and_not_after(kb):
+    loop, speaker = walking_the_steps(kb, None)
+    loop.commands.hearing_someone = True
+    loop.feed(bytes(1600))
+    assert speaker.ducked
+    loop.commands.hearing_someone = False  # their words were not a command
+    loop.feed(bytes(1600))
+    assert not speaker.ducked
 
 
 def test_without_barge_in_it_is_deaf_while_speaking(kb, matcher):

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from voice_skill.audio_in import SAMPLE_RATE, level
 from voice_skill.endpoint import LEVEL_FLOOR, QuietDetector
-from voice_skill.for_us import interrupts
+from voice_skill.for_us import as_command, interrupts
 from voice_skill.matcher import Match, Matcher
 from voice_skill.recognizer import Recognizer
 from voice_skill.tuning import ECHO_LIKENESS_MAX, MIN_LOUD_S
@@ -46,12 +46,15 @@ class CommandListener:
     (persons_sound) can be one: given the canceller's near-silence, Vosk will still make out a "what"
     now and then, and where the canceller lets the skill's voice through, words of its own."""
 
-    def __init__(self, recognizer: Recognizer, matcher: Matcher, canceller: Canceller | None = None) -> None:
+    def __init__(self, recognizer: Recognizer, matcher: Matcher, canceller: Canceller | None = None,
+                 clipped: dict[str, str] | None = None) -> None:
         self.recognizer = recognizer
         self.matcher = matcher
+        self.clipped = clipped or {}  # what the canceller leaves of a command -> the command (for_us.as_command)
         self.canceller = canceller
         self.quiet = QuietDetector()
         self.loud_s = 0.0
+        self.judged: str | None = None  # the words of the last utterance judged, command or not (for diagnosis)
 
     def feed(self, chunk: bytes) -> Command | None:
         self.quiet.update(chunk)
@@ -61,7 +64,7 @@ class CommandListener:
         heard = self.recognizer.accept(chunk)
         if heard.final:
             return self._judge(heard.text)
-        if heard.text and self.quiet.speech_ended and interrupts(heard.text, self.matcher.match(heard.text), self.matcher):
+        if heard.text and self.quiet.speech_ended and interrupts(heard.text, self._match(heard.text), self.matcher):
             return self._judge(self.recognizer.finish() or heard.text)
         return None
 
@@ -78,8 +81,12 @@ class CommandListener:
         self.quiet.reset()
         self.loud_s = 0.0
 
+    def _match(self, text: str) -> Match:
+        return as_command(text, self.matcher, self.clipped)
+
     def _judge(self, text: str) -> Command | None:
-        match = self.matcher.match(text)
+        self.judged = text
+        match = self._match(text)
         loud_enough = self.loud_s >= MIN_LOUD_S
         self._utterance_over()
         return Command(text, match) if loud_enough and interrupts(text, match, self.matcher) else None

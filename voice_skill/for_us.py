@@ -11,7 +11,7 @@ whether a conversation is under way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from voice_skill.dialogue import RELIEF
@@ -208,6 +208,14 @@ def mostly_sure(text: str) -> bool:
         return True
     return (unsure <= MAX_UNSURE_WORDS and len(words) - unsure >= MIN_SURE_WORDS
             and words[-1] != UNK)
+
+
+def as_command(text: str, matcher: Understanding, clipped: Mapping[str, str]) -> Match:
+    """The match of words heard over the skill's voice. An utterance that is, whole, what the echo
+    canceller leaves of a command (`clipped`: "top" or "up" of "stop", whose quiet unvoiced start its
+    suppressor cut) is that command; a longer one containing it is not."""
+    intent = clipped.get(text.strip())
+    return Match(intent, 1.0) if intent is not None else matcher.match(text)
 
 
 def interrupts(text: str, match: Match, matcher: Understanding) -> bool:

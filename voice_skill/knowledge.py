@@ -7,7 +7,8 @@ that each quote stands verbatim in the article, so an edit can't drift from the 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from voice_skill import vocabulary
@@ -54,6 +55,9 @@ class Entry:
     examples: dict[str, tuple[str, ...]]
     keywords: dict[str, tuple[str, ...]]
     steps: bool = False
+    # what the echo canceller leaves of a phrasing said over the skill's voice: its unvoiced start cut
+    # ("stop" -> "top", "op", "up"); heard as this intent only while the skill speaks, and only alone
+    clipped: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def as_json(self) -> dict:
         return {
@@ -66,6 +70,7 @@ class Entry:
             "examples_id": list(self.examples["id"]),
             "keywords_en": list(self.keywords["en"]),
             "keywords_id": list(self.keywords["id"]),
+            **{f"clipped_{lang}": list(forms) for lang, forms in self.clipped.items() if forms},
         }
 
 
@@ -82,6 +87,10 @@ class KnowledgeBase:
 
     def say(self, key: str, lang: str) -> str:
         return self.dialogue[lang][key]
+
+    def clipped(self, lang: str, intents: Iterable[str]) -> dict[str, str]:
+        """What is left of these intents' phrasings said over the skill's voice -> the intent."""
+        return {form: intent for intent in intents for form in self.entries[intent].clipped.get(lang, ())}
 
     def all_lines(self, lang: str) -> list[str]:
         """Every line the skill can speak in `lang`, for preparing speech before anyone asks."""
@@ -147,10 +156,11 @@ def _entry_from(raw: object, path: Path, article: str) -> Entry:
         lang: _strings(raw, f"examples_{lang}", where, required=intent != "unknown") for lang in LANGUAGES
     }
     keywords = {lang: _strings(raw, f"keywords_{lang}", where, required=False) for lang in LANGUAGES}
+    clipped = {lang: _strings(raw, f"clipped_{lang}", where, required=False) for lang in LANGUAGES}
     steps = raw.get("steps", False)
     if not isinstance(steps, bool):
         raise SkillError(f"{where}: 'steps' must be true or false")
-    return Entry(intent, lines, quotes, examples, keywords, steps)
+    return Entry(intent, lines, quotes, examples, keywords, steps, clipped)
 
 
 def _strings(raw: dict, key: str, where: str, *, required: bool) -> tuple[str, ...]:

@@ -35,7 +35,7 @@ from voice_skill.endpoint import QuietDetector
 from voice_skill.errors import SkillError
 from voice_skill.for_us import INTERRUPTING, understand
 from voice_skill.matcher import Match
-from voice_skill.recognizer import ENGINES, Recognizer, Utterances, grammar_phrases, open_recognizer
+from voice_skill.recognizer import ENGINES, MODEL_LANGUAGE, Recognizer, Utterances, grammar_phrases, open_recognizer
 from voice_skill.tuning import COMMAND_OVERRUN_S, ECHO_TAIL_S  # ECHO_TAIL_S: after our own last sound, the room may still carry it
 
 DEMO_RECORDING = Path(__file__).resolve().parent / "data" / "demo-my-calf-is-cramping.wav"
@@ -51,6 +51,7 @@ class SpeakerLike(Protocol):
 
     def say(self, lines: Sequence[str]) -> None: ...
     def interrupt(self) -> None: ...
+    def duck(self, on: bool) -> None: ...
     def wait(self, timeout: float | None = None) -> bool: ...
     def close(self) -> None: ...
 
@@ -75,9 +76,12 @@ class HandsFree:
         if self._echo_possible() or self._command_under_way():
             self._deaf = True
             command = self.commands.feed(chunk) if self.commands is not None else None
+            # someone talking over it: its voice lowered, so that the rest of their words come through
+            self.speaker.duck(self.commands is not None and self.commands.hearing_someone)
             return None if command is None else self._act(command.text, command.match)
         if self._deaf:  # our voice has died away: forget anything the decoder made of it
             self._deaf = False
+            self.speaker.duck(False)
             self._restart()
         self.quiet.update(chunk)
         heard = self.recognizer.accept(chunk)
@@ -165,6 +169,9 @@ class PrintOnly:
     def interrupt(self) -> None:
         pass
 
+    def duck(self, on: bool) -> None:
+        pass
+
     def wait(self, timeout: float | None = None) -> bool:
         return True
 
@@ -208,7 +215,8 @@ def open_commands(kb: knowledge.KnowledgeBase, recognizer: Recognizer, conversat
     """The second decoder, heard while the skill speaks: the same Vosk model, with a grammar of only
     what may interrupt it (open_canceller allows barge-in only where the recogniser is Vosk)."""
     model = recognizer.model
-    return CommandListener(Recognizer(model, grammar_phrases(kb, model, INTERRUPTING)), conversation.matcher, canceller)
+    return CommandListener(Recognizer(model, grammar_phrases(kb, model, INTERRUPTING)), conversation.matcher, canceller,
+                           kb.clipped(MODEL_LANGUAGE, INTERRUPTING))
 
 
 def run(args) -> int:

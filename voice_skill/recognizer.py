@@ -110,6 +110,8 @@ def grammar_phrases(kb: KnowledgeBase, model, intents: Iterable[str] | None = No
         phrases += entry.keywords[MODEL_LANGUAGE]
     if intents is None:
         phrases += kb.vocabularies[MODEL_LANGUAGE].request_words  # "can you tell me ...": heard as said
+    else:  # what is left of them over its voice ("top" of "stop"): a form heard, to be read as the command
+        phrases += list(kb.clipped(MODEL_LANGUAGE, intents))
     known: list[str] = []
     for phrase in phrases:
         words = [w for w in _speech_words(phrase) if model.vosk_model_find_word(w) >= 0]

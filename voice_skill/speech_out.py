@@ -23,6 +23,7 @@ import numpy as np
 import soundfile
 
 from voice_skill.errors import SkillError
+from voice_skill.tuning import DUCK_DB
 
 RENDER_TIMEOUT_S = 5.0
 RENDER_ATTEMPTS = 3
@@ -122,11 +123,20 @@ def _read_audio(path: str) -> tuple[np.ndarray, int] | None:
     return (samples[:, 0], rate) if samples.size else None
 
 
+def gain_ramp(start: float, end: float, frames: int) -> np.ndarray:
+    """Per-sample gains for one block going from `start` to `end`: a step in volume would click."""
+    if start == end:
+        return np.full(frames, end, np.float32)
+    return np.linspace(start, end, frames, endpoint=False, dtype=np.float32)
+
+
 class Speaker:
     """Plays rendered lines one after another on an output stream that stays open.
 
     `say` queues lines and returns at once; `interrupt` cuts off the current line and drops the
-    queue; `speaking` is true from the first sample of a line until its last has been played.
+    queue; `speaking` is true from the first sample of a line until its last has been played;
+    `duck` lowers its voice (by DUCK_DB, ramped over one block) while someone talks over it, until
+    `duck(False)` or the next `interrupt`.
     `on_played`, if set, is handed every block played (silence too), its rate and when it will be
     heard (time.monotonic()): the echo canceller's reference. It runs on the audio thread.
     """
@@ -143,6 +153,7 @@ class Speaker:
         self._idle.set()
         self.last_sound_at = 0.0  # time.monotonic() of the last block that carried speech
         self.on_played: Callable[[np.ndarray, int, float], None] | None = None
+        self._gain = self._target_gain = 1.0
         self.rate = rate = synthesizer.output_rate()
         # "high" latency (about 35 ms through ALSA's PulseAudio plugin): "low" (8 ms) underran
         # under load and chopped the speech, for a gain nobody would hear.
@@ -170,7 +181,12 @@ class Speaker:
         with self._lock:
             self._pending.clear()
             self._current = None
+            self._target_gain = 1.0
             self._idle.set()
+
+    def duck(self, on: bool) -> None:
+        """Lower its voice while someone talks over it (on), or bring it back."""
+        self._target_gain = 10 ** (-DUCK_DB / 20) if on else 1.0
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until everything queued has been played; False on timeout."""
@@ -196,6 +212,9 @@ class Speaker:
                 self._position += take
                 if self._position >= len(self._current):
                     self._current = None
+            if written and (self._gain != 1.0 or self._target_gain != 1.0):
+                out[:, 0] *= gain_ramp(self._gain, self._target_gain, frames)
+            self._gain = self._target_gain
             if written:
                 self.last_sound_at = time.monotonic()
             elif self._current is None and not self._pending:

@@ -304,3 +304,6 @@ MIN_LOUD_S = 0.2
 # its voice through at moments), 86% of the loud chunks of echo alone were at 0.3 or more, the chunks
 # from a command's start on 70% below it (median 0.11).
 ECHO_LIKENESS_MAX = 0.3
+# While a person's sound is heard over its voice (CommandListener.hearing_someone), the speaker lowers
+# its own voice this much, as commercial speakers do, until the command is decided. Measured: see below.
+DUCK_DB = 20.0
