@@ -2,10 +2,12 @@
 
     nice -n 10 .venv/bin/python -m bench.barge_in [--minutes 30] [--delay-ms 40]
 
-Runs faster than real time, offline: the echo path is simulated (the skill's rendered lines,
-delayed and given a reverberant tail, added to the microphone) and everything after it is the
-skill's own code: the echo canceller (voice_skill.echo) fed the exact samples played, the
-end-of-speech detector, and the while-speaking command decoder and rule (voice_skill.barge_in).
+Runs faster than real time, offline: the echo path is simulated (the blocks the speaker really
+played, delayed and given a reverberant tail, added to the microphone: lowered when it ducks, as the
+skill's speaker does while someone is heard, --duck-db) and everything after it is the skill's own
+code: the echo canceller (voice_skill.echo) fed the exact samples played, the end-of-speech detector,
+and the while-speaking command decoder and rule (voice_skill.barge_in, with the clipped forms of
+commands unless --no-clipped).
 
 1. Recognition: each command recording (tests/recordings/clean next_*, stop_*, repeat_*, every
    voice) said 1.5 s into step 1 and into the hint (each played after the help line, so the canceller
@@ -38,6 +40,7 @@ from voice_skill.for_us import INTERRUPTING
 from voice_skill.matcher import Matcher
 from voice_skill.recognizer import MODEL_LANGUAGE, Recognizer, find_model, grammar_phrases, load_model
 from voice_skill.speech_out import Synthesizer, gain_ramp
+from voice_skill.tuning import DUCK_DB
 
 ROOT = Path(__file__).resolve().parent.parent
 CLEAN = ROOT / "tests" / "recordings" / "clean"
@@ -195,30 +198,42 @@ def command_recordings() -> list[tuple[str, Path]]:
     return [(p.name.split("_")[0], p) for p in files]
 
 
+@dataclass
+class Said:
+    heard: bool  # the command was acted on
+    delay_s: float | None  # from the command's end to the decision
+    words: str  # every utterance the command decoder judged from the command's start on
+
+
+def said_over(sim: Simulation, intent: str, voice: np.ndarray, line: np.ndarray, primer: np.ndarray, rate: int,
+              ser_db: float, rng: np.random.Generator) -> Said:
+    """`voice` (16 kHz float, meaning `intent`) said COMMAND_AT_S into `line`, at `ser_db` speech-to-echo
+    (RMS over the command's speech and the line's). The line follows `primer` (0.4 s apart): a device
+    that has spoken before, its canceller past its first 1.5 s."""
+    speech = speech_part(voice)
+    loud = np.flatnonzero(np.abs(voice) > np.abs(voice).max() * 0.03)
+    command_end_in_file = (loud[-1] + 1) / SAMPLE_RATE
+    played = np.concatenate([primer, np.zeros(int(0.4 * rate), np.float32), line])
+    said_at = (len(played) - len(line)) / rate + COMMAND_AT_S
+    echo_gain = ECHO_RMS / max(rms(speech_part(line)), 1e-9)
+    extra = np.zeros(int(said_at * SAMPLE_RATE) + len(voice))
+    extra[int(said_at * SAMPLE_RATE):] = ECHO_RMS * 10 ** (ser_db / 20) / rms(speech) * voice
+    sim.judged.clear()
+    outcomes = sim.run(played, rate, extra, 0.04, echo_gain, rng)
+    hits = [o for o in outcomes if o.intent == intent and o.decided_at >= said_at]
+    words = " / ".join(text for at, text in sim.judged if at >= said_at and text) or "nothing"
+    return Said(bool(hits), hits[0].decided_at - (said_at + command_end_in_file) if hits else None, words)
+
+
 def recognition(sim: Simulation, lines: list[np.ndarray], primer: np.ndarray, rate: int, rng) -> dict:
-    """Each command said COMMAND_AT_S into each line, at each speech-to-echo ratio. The line follows
-    `primer` (0.4 s apart): a device that has spoken before, its canceller past its first 1.5 s."""
+    """Each command recording said over each line (said_over), at each speech-to-echo ratio."""
     results: dict[int, list[tuple[str, bool, float | None, str]]] = {ser: [] for ser in SERS_DB}  # ..., what was heard
-    gap = np.zeros(int(0.4 * rate), np.float32)
     for intent, path in command_recordings():
         voice = read_file(path).astype(np.float32) / 32768
-        speech = speech_part(voice)
-        loud = np.flatnonzero(np.abs(voice) > np.abs(voice).max() * 0.03)
-        command_end_in_file = (loud[-1] + 1) / SAMPLE_RATE
         for line in lines:
-            played = np.concatenate([primer, gap, line])
-            said_at = (len(primer) + len(gap)) / rate + COMMAND_AT_S
-            echo_gain = ECHO_RMS / max(rms(speech_part(line)), 1e-9)
             for ser in SERS_DB:
-                scale = ECHO_RMS * 10 ** (ser / 20) / rms(speech)
-                extra = np.zeros(int(said_at * SAMPLE_RATE) + len(voice))
-                extra[int(said_at * SAMPLE_RATE):] = scale * voice
-                sim.judged.clear()
-                outcomes = sim.run(played, rate, extra, 0.04, echo_gain, rng)
-                ends = said_at + command_end_in_file
-                hits = [o for o in outcomes if o.intent == intent and o.decided_at >= said_at]
-                heard = " / ".join(text for at, text in sim.judged if at >= said_at) or "nothing"
-                results[ser].append((intent, bool(hits), hits[0].decided_at - ends if hits else None, heard))
+                said = said_over(sim, intent, voice, line, primer, rate, ser, rng)
+                results[ser].append((intent, said.heard, said.delay_s, said.words))
     return results
 
 
@@ -252,6 +267,7 @@ def summarize(name: str, results: dict, verbose: bool = False) -> None:
         print(f"  {name} {ser:+d} dB: heard {len(heard)}/{len(rows)} ({100 * len(heard) / len(rows):.0f}%; {by_intent})  {timing}")
         if verbose:
             print("      missed, heard as: " + "; ".join(f"{r[0]}: {r[3]!r}" for r in rows if not r[1]))
+            print("      heard, as: " + "; ".join(f"{r[0]}: {r[3]!r}" for r in rows if r[1]))
 
 
 def main() -> int:
@@ -266,8 +282,9 @@ def main() -> int:
     parser.add_argument("--no-clipped", action="store_true",
                         help="without the clipped forms of commands (responses: clipped_en, e.g. \"top\" for stop)")
     parser.add_argument("--verbose", action="store_true", help="what the command decoder heard where it missed")
-    parser.add_argument("--duck-db", type=float, default=None,
-                        help="the speaker lowers its voice by this many dB while a person's sound is heard (default: never)")
+    parser.add_argument("--duck-db", type=float, default=DUCK_DB,
+                        help=f"the speaker lowers its voice by this many dB while a person's sound is heard (default {DUCK_DB:g}, as the skill)")
+    parser.add_argument("--no-duck", action="store_true", help="the speaker never lowers its voice")
     args = parser.parse_args()
     print("command:", shlex.join([sys.executable, *sys.argv]))
     rng = np.random.default_rng(args.seed)
@@ -279,6 +296,8 @@ def main() -> int:
     primer = voices["en"].render(kb.lines("help", "en")[0])
     print(f"{len(command_recordings())} command recordings x {len(steps)} lines (step 1, the hint) "
           f"x {len(SERS_DB)} speech-to-echo ratios; echo 40 ms, about -26 dBFS; each line after the help line")
+    if args.no_duck:
+        args.duck_db = None
     aec = dict(noise_suppression=args.noise_suppression, high_pass_filter=not args.no_high_pass,
                auto_gain_control=not args.no_gain_control)
     print(f"AEC3 settings: {aec}; ducking: {'off' if args.duck_db is None else f'-{abs(args.duck_db):g} dB'}")

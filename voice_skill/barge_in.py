@@ -4,6 +4,12 @@ The microphone's audio has been through the echo canceller (voice_skill.echo), b
 skill's voice always survives it, and its own lines say "next", "repeat" and "stop". So while it
 speaks, a second decoder listens with a narrow grammar (only the phrasings of the intents that may
 interrupt, from the knowledge base), and only what voice_skill.for_us.interrupts accepts is acted on.
+
+AEC3's suppressor cuts the quiet unvoiced start of a word said over loud echo: "stop" comes out "top",
+"op" or "up". Those forms (the knowledge base's `clipped_en`) are in the narrow grammar, and a whole
+utterance of one is read as its command (voice_skill.for_us.as_command). While someone is heard
+(hearing_someone), the loop lowers the speaker's voice (Speaker.duck), so the rest of their words
+come through.
 """
 
 from __future__ import annotations
@@ -44,7 +50,9 @@ class CommandListener:
     It acts on Vosk's own endpoint, or sooner: once the level has been quiet for a moment and the
     words so far already make a command. Only an utterance with MIN_LOUD_S of a person's sound in it
     (persons_sound) can be one: given the canceller's near-silence, Vosk will still make out a "what"
-    now and then, and where the canceller lets the skill's voice through, words of its own."""
+    now and then, and where the canceller lets the skill's voice through, words of its own. An empty
+    result while the voice still sounds does not end the utterance: over loud echo Vosk often gives one
+    for a word's cut start, then the rest ("up" of "stop") as a new one, which alone was too short to count."""
 
     def __init__(self, recognizer: Recognizer, matcher: Matcher, canceller: Canceller | None = None,
                  clipped: dict[str, str] | None = None) -> None:
@@ -62,6 +70,8 @@ class CommandListener:
         if persons_sound(level(chunk), likeness):
             self.loud_s += len(chunk) / 2 / SAMPLE_RATE
         heard = self.recognizer.accept(chunk)
+        if heard.final and not heard.text and not self.quiet.speech_ended:
+            return None  # no words yet from a voice still sounding: its sound counts towards what follows
         if heard.final:
             return self._judge(heard.text)
         if heard.text and self.quiet.speech_ended and interrupts(heard.text, self._match(heard.text), self.matcher):

@@ -24,6 +24,9 @@ virtual room, "stop" over step 1 (command about 12 dB over the echo) was heard 1
 and 7 of 24 without, but whole runs (one skill process each) swing from 0/10 to 10/10, so that room
 says little either way. What limits "stop" is its start: the suppressor cuts the quiet "st" said over
 the echo and Vosk hears "how", "ow" or "up"; with the echo 4 dB under the command or louder, 0 of 10.
+(What is done about it, after the canceller: voice_skill.barge_in.) The suppressor itself cannot be
+made gentler from here: livekit (1.2.1) builds AEC3 with its default configuration and exposes only
+the four switches above (its NewApmRequest has no other field), not EchoCanceller3Config.
 """
 
 from __future__ import annotations
