@@ -313,7 +313,8 @@ ECHO_LIKENESS_MAX = 0.3
 # 84/80/68, 82/77/68, 82/82/66% (within 2 of 44 of each other: 20 dB, mid of what speakers do). Its
 # cost: at +6 dB two "repeat" came out "[unk] that again" (its first word lost as the echo fell). With
 # an empty result no longer ending the command's utterance (CommandListener), the same 82/77/68%, and 0
-# self-triggers in 37.6 min (seed 7), ducked 1.6 times an hour with no one talking. Held out (the demo
+# self-triggers in 37.6 min with each of seeds 11 and 7, ducking 4.8 and 1.6 times an hour with no one
+# talking. Held out (the demo
 # recordings, two voices, stop/next/repeat over step 1 and the hint, 12 per ratio): at 0 / -6 dB 4 and 3
 # heard with none of the three, 7 and 6 with all (stop 0/4 -> 1/4 and 2/4, each time heard as "up").
 DUCK_DB = 20.0
