@@ -68,7 +68,7 @@ def main() -> int:
             started = time.process_time()
             transcript = listener.transcribe(path)
             reread = functools.cache(lambda: listener.reread(path))
-            text, match = answer(transcript, matcher, reread, lambda: listener.hear_freely(path))
+            text, match = answer(transcript, matcher, reread, lambda: listener.hear_freely(path), listener.spoken_s())
             busy_s += time.process_time() - started
             alone = answer(transcript, matcher, reread)[1].intent
             unchecked[row["condition"]].append(alone == row["intent"])
@@ -93,7 +93,8 @@ def main() -> int:
         started = time.process_time()
         transcript = listener.recognizer.transcribe(chunks)
         reread = functools.cache(lambda: listener.recognizer.reread(chunks))
-        text, match = answer(transcript, matcher, reread, lambda: listener.recognizer.hear_freely(chunks))
+        text, match = answer(transcript, matcher, reread, lambda: listener.recognizer.hear_freely(chunks),
+                             listener.spoken_s())
         busy_s += time.process_time() - started
         audio_s += PIECE_S
         bare += matcher.match(transcript).intent != UNKNOWN

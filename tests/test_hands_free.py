@@ -18,7 +18,7 @@ from voice_skill.for_us import (answer, belied, endings, is_for_us, mostly_sure,
                                 standing_out_db, stands_out, swallowed, understand)
 from voice_skill.matcher import Match, Matcher, Mentions
 from voice_skill.tuning import (ENDPOINT_QUIET_S, HELP_CONFIDENCE, MAX_REQUEST_WORDS, QUESTION_CONFIDENCE,
-                                QUESTION_PROMINENCE_DB, RELIEF_PROMINENCE_DB, START_CONFIDENCE)
+                                QUESTION_PROMINENCE_DB, RELIEF_PROMINENCE_DB, REQUEST_SPAN_S, START_CONFIDENCE)
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +70,9 @@ def test_when_only_the_end_of_an_utterance_is_for_us_that_end_is_answered(matche
 
 # --- a recording heard whole (`voice-skill answer`): a request, or talk forced onto the grammar? ---
 
-def answered(matcher: Matcher, text: str, reread: str = "", freely: str | None = None) -> str:
-    return answer(text, matcher, lambda: reread, lambda: freely)[1].intent
+def answered(matcher: Matcher, text: str, reread: str = "", freely: str | None = None,
+             spoken_s: float | None = None) -> str:
+    return answer(text, matcher, lambda: reread, lambda: freely, spoken_s)[1].intent
 
 
 @pytest.mark.parametrize("text, intent", [
@@ -186,6 +187,60 @@ def test_a_long_relief_request_whose_words_survive_free_decoding_is_answered(mat
     heard = "my leg muscle is a lot in up and it hurts"  # tv10: the background added words
     assert needs_second_opinion(heard, matcher.match(heard), matcher)
     assert answered(matcher, heard, freely="my leg muscle [unk] or not it up and get hurt") == "cramp_relief"
+
+
+# `answer`'s readings of 4 s pieces of ordinary speech whose words ran 3.2-3.9 s, with their free decoding
+@pytest.mark.parametrize("heard, freely", [
+    ("then a calf talking to move on [unk] [unk]", "they normally are starting to rope on will be retiring"),
+    ("cramp in the and is [unk] pause", "drop off in the end is there any coffee left in the part"),
+    ("[unk] a calf and my [unk]", "so the other valuables [unk] out that off and [unk] fox and read them [unk]"),
+])
+def test_seconds_of_talk_that_named_the_calf_are_not_taken_for_the_relief_request(matcher, heard, freely):
+    match = matcher.match(heard)
+    assert match.intent == "cramp_relief"
+    assert answered(matcher, heard, freely=freely) == "cramp_relief"  # as many words as a request: it would stand
+    assert answered(matcher, heard, freely=freely, spoken_s=REQUEST_SPAN_S + 0.5) == "unknown"
+
+
+def test_a_relief_request_said_in_a_request_s_time_is_never_second_guessed(matcher):
+    for heard in ("help me my leg a cramp", "ow my calf eating gone", "my calf just cramp woke [unk]"):
+        assert answered(matcher, heard, freely="made my living on the prom", spoken_s=REQUEST_SPAN_S) == "cramp_relief"
+
+
+def test_a_long_relief_request_that_follows_a_phrasing_or_is_borne_out_is_answered(matcher):
+    long_s = REQUEST_SPAN_S + 1.0  # said slowly, or at length
+    assert answered(matcher, "i have a cramp in my calf", freely="", spoken_s=long_s) == "cramp_relief"
+    assert answered(matcher, "my leg muscle is a lot in up and it hurts", spoken_s=long_s,
+                    freely="my leg muscle [unk] or not it up and get hurt") == "cramp_relief"
+
+
+@pytest.mark.parametrize("heard", ["[unk] [unk] again again [unk] missed", "while and [unk] the [unk] did that okay once more",
+                                   "[unk] the next", "[unk] will what are you [unk] [unk]"])
+def test_a_command_made_of_seconds_of_talk_is_no_command(matcher, heard):
+    intent = matcher.match(heard).intent
+    assert intent in ("next", "repeat", "help")
+    assert answered(matcher, heard, spoken_s=REQUEST_SPAN_S + 0.4) == "unknown"
+
+
+@pytest.mark.parametrize("heard, intent", [("next", "next"), ("can you say that again please", "repeat"),
+                                           ("okay stop now", "stop")])
+def test_a_command_said_in_a_command_s_time_is_answered(matcher, heard, intent):
+    assert answered(matcher, heard, spoken_s=1.6) == intent
+    assert answered(matcher, heard) == intent  # unmeasured (an engine that does not say): no evidence against it
+
+
+def test_a_question_the_free_decoding_belies_that_names_the_calf_is_taken_for_the_relief_request(matcher):
+    heard = "how do i my calf problem"  # tv10, "how do i stop a calf cramp": the grammar made it prevention
+    assert matcher.match(heard).intent == "prevention"
+    assert answered(matcher, heard, freely="thousand nine coffee rommel", spoken_s=1.6) == "cramp_relief"
+    assert answered(matcher, heard, freely="how do i prevent calf problems", spoken_s=1.6) == "prevention"  # borne out
+    # naming only the leg is not enough; seconds of talk naming the calf are checked as the relief request is
+    assert answered(matcher, "my leg muscle the morning after done it eased",
+                    freely="my leg muscle the ball and [unk] on on the horizon", spoken_s=2.2) == "unknown"
+    talk = "don't morning did you [unk] will vein calf"  # ordinary speech: "good morning did you sleep well ..."
+    assert matcher.match(talk).intent == "cause_varicose_veins"
+    assert answered(matcher, talk, freely="good morning did you sleep well the rain kept me",
+                    spoken_s=REQUEST_SPAN_S + 0.6) == "unknown"
 
 
 def test_with_no_second_opinion_to_be_had_the_grammar_stands(matcher):  # an engine with no grammar (Whisper)

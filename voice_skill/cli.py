@@ -164,7 +164,7 @@ def cmd_answer(args: argparse.Namespace) -> int:
                   "response": None, "error": error}
         if error is None:
             text, match = answer(transcript, conversation.matcher, lambda: listener.reread(name),
-                                 lambda: listener.hear_freely(name))
+                                 lambda: listener.hear_freely(name), listener.spoken_s())
             record.update(conversation.hear(text, match=match).as_json("transcript"))
         return record
 

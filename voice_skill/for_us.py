@@ -11,19 +11,20 @@ whether a conversation is under way.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from voice_skill.dialogue import RELIEF
-from voice_skill.matcher import UNKNOWN, Match, Mentions
+from voice_skill.matcher import CONTROLS, UNKNOWN, Match, Mentions
 from voice_skill.recognizer import UNK
 # From idle a weaker match is more likely overheard talk than a request. One word Vosk was unsure of
 # may pass among enough sure ones: in noise a real request often has one ("the cramp [unk] passed but
 # my leg aches"); overheard talk forced onto the grammar has more. (The numbers, measured: tuning.py.)
 from voice_skill.tuning import (COMMAND_CONFIDENCE, FREE_FIT, HELP_CONFIDENCE, MAX_COMMAND_WORDS, MAX_REQUEST_WORDS,
                                 MAX_UNSURE_WORDS, MIN_SURE_WORDS, QUESTION_CONFIDENCE, QUESTION_PROMINENCE_DB,
-                                RELIEF_PROMINENCE_DB, RELIEF_SELF_EVIDENT_WORDS, RELIEF_UNSURE_SHARE, SELF_EVIDENT_FIT,
-                                SELF_EVIDENT_UNSURE_SHARE, START_CONFIDENCE, UNSURE_FIT)
+                                RELIEF_FLOOR, RELIEF_PROMINENCE_DB, RELIEF_SELF_EVIDENT_WORDS, RELIEF_UNSURE_SHARE,
+                                REQUEST_SPAN_S, SELF_EVIDENT_FIT, SELF_EVIDENT_UNSURE_SHARE, START_CONFIDENCE, UNSURE_FIT)
 
 INTERRUPTING = ("stop", "next", "repeat", "help", RELIEF)  # what may cut the skill short while it speaks
 
@@ -39,53 +40,87 @@ class Understanding(Protocol):
 
 
 def answer(text: str, matcher: Understanding, reread: Callable[[], str],
-           hear_freely: Callable[[], str | None] = lambda: None) -> tuple[str, Match]:
+           hear_freely: Callable[[], str | None] = lambda: None, spoken_s: float | None = None) -> tuple[str, Match]:
     """What a recording heard whole (`voice-skill answer`) asks for, and the words it rests on.
 
-    Its match, if the words read as a request (reads_as_request) and, where they need it, a free
-    decoding of the same audio (`hear_freely`, asked for only then) bears them out (confirmed);
-    if [unk] swallowed it, the relief request when a second reading without [unk] (`reread`, asked
-    for only then) states it and, where it needs it, the free decoding bears it out; else `unknown`:
-    talk forced onto the grammar's words is not a question."""
+    Its match, if the words read as a request (reads_as_request), a command was not seconds of
+    talk (outlasts_command) and, where they need it, a free decoding of the same audio
+    (`hear_freely`, asked for only then) bears them out (confirmed); if [unk] swallowed it, the
+    relief request when a second reading without [unk] (`reread`, asked for only then) states it
+    and, where it needs it, the free decoding bears it out; else `unknown`: talk forced onto the
+    grammar's words is not a question. `spoken_s`: how long the recording's speech ran
+    (Recognizer.spoken_s), None if not measured."""
     match = matcher.match(text)
+    hear_freely = functools.cache(hear_freely)  # one free decoding, however many answers it weighs
     if match.intent != UNKNOWN and reads_as_request(text, match, matcher):
-        return text, not_a_request(match) if belied(text, match, matcher, hear_freely) else match
+        return text, borne_out(text, match, matcher, hear_freely, spoken_s)
     if swallowed(text):
         again = reread()
         found = matcher.match(again)
         if (found.intent == RELIEF and reads_as_request(again, found, matcher) and matcher.mentions(again).complaint
-                and not belied(again, found, matcher, hear_freely)):
+                and not belied(again, found, matcher, hear_freely, spoken_s)):
             return again, found
     return text, match if match.intent == UNKNOWN else not_a_request(match)
+
+
+def borne_out(text: str, match: Match, matcher: Understanding, hear_freely: Callable[[], str | None],
+              spoken_s: float | None) -> Match:
+    """The grammar's answer, if nothing speaks against it. If the free decoding does not bear an
+    answer out but the words name the calf or a cramp, the relief steps, as for any words about calf
+    cramps like no answer in particular (Matcher.match's floor), where those stand: in noise a
+    request's words are forced onto a question's ("how do i my calf problem" -> prevention) as
+    often as talk's are. Else `unknown`."""
+    if outlasts_command(match, spoken_s):
+        return not_a_request(match)
+    if not belied(text, match, matcher, hear_freely, spoken_s):
+        return match
+    steps = Match(RELIEF, RELIEF_FLOOR)
+    if match.intent != RELIEF and matcher.mentions(text).complaint and not belied(text, steps, matcher, hear_freely,
+                                                                                  spoken_s):
+        return steps
+    return not_a_request(match)
 
 
 def not_a_request(match: Match) -> Match:
     return Match(UNKNOWN, round(1.0 - match.confidence, 3))
 
 
-def belied(text: str, match: Match, matcher: Understanding, hear_freely: Callable[[], str | None]) -> bool:
+def outlasts_command(match: Match, spoken_s: float | None) -> bool:
+    """Was a command (next, repeat, stop, help) seconds of speech? A command is a word or a short
+    sentence; talk forced onto the grammar's words makes one now and then ("... did that okay once
+    more" -> repeat), from speech that runs on for as long as it was heard."""
+    return match.intent in CONTROLS and runs_long(spoken_s)
+
+
+def runs_long(spoken_s: float | None) -> bool:
+    """Did the speech run longer than a request said on its own (REQUEST_SPAN_S)? Unmeasured: no."""
+    return spoken_s is not None and spoken_s > REQUEST_SPAN_S
+
+
+def belied(text: str, match: Match, matcher: Understanding, hear_freely: Callable[[], str | None],
+           spoken_s: float | None = None) -> bool:
     """Does a free decoding of the same audio (asked for only if the answer needs it) fail to bear
     the grammar's answer out?"""
-    return needs_second_opinion(text, match, matcher) and not confirmed(hear_freely(), match, matcher)
+    return needs_second_opinion(text, match, matcher, spoken_s) and not confirmed(hear_freely(), match, matcher)
 
 
-def needs_second_opinion(text: str, match: Match, matcher: Understanding) -> bool:
+def needs_second_opinion(text: str, match: Match, matcher: Understanding, spoken_s: float | None = None) -> bool:
     """Must a free decoding bear this answer out? A grammar makes other people's talk a fluent salad
     of the skill's words, every word "sure", or a few of its words among many it was unsure of
     ("[unk] didn't hear" -> repeat); so an answer whose sure words follow none of its phrasings
     closely (Matcher.fit below SELF_EVIDENT_FIT), or with more than SELF_EVIDENT_UNSURE_SHARE of
-    its words unsure, is checked. The relief request only when it runs longer than a request
-    (more than RELIEF_SELF_EVIDENT_WORDS words) and follows none of its phrasings closely: that is
-    seconds of running talk that named the calf ("is there in a calf lot in pause i thanks
-    there"). A shorter one never: in noise its words are the ones the grammar still hears and free
-    decoding loses ("help me my leg a cramp" came out "made my living on the prom"), and it must
-    not be lost."""
+    its words unsure, is checked. The relief request only when it runs longer than a request (more
+    than RELIEF_SELF_EVIDENT_WORDS words, or speech longer than REQUEST_SPAN_S) and follows none of
+    its phrasings closely: that is seconds of running talk that named the calf ("is there in a calf
+    lot in pause i thanks there"). A shorter one never: in noise its words are the ones the grammar
+    still hears and free decoding loses ("help me my leg a cramp" came out "made my living on the
+    prom"), and it must not be lost."""
     if match.intent == UNKNOWN:
         return False
     words = text.split()
     loose = matcher.fit(sure_words(text), match.intent) < SELF_EVIDENT_FIT
     if match.intent == RELIEF:
-        return loose and len(words) > RELIEF_SELF_EVIDENT_WORDS
+        return loose and (len(words) > RELIEF_SELF_EVIDENT_WORDS or runs_long(spoken_s))
     return words.count(UNK) > SELF_EVIDENT_UNSURE_SHARE * len(words) or loose
 
 

@@ -36,6 +36,10 @@ class FileListener:
         """The recording decoded again with no grammar, for a second opinion (see Recognizer.hear_freely)."""
         return self._again(path, self.recognizer.hear_freely)
 
+    def spoken_s(self) -> float | None:
+        """How long the speech of the recording last transcribed ran (see Recognizer.spoken_s)."""
+        return self.recognizer.spoken_s()
+
     @staticmethod
     def _again(path: Path | str, decode: Callable[[Iterable[bytes]], str | None]) -> str | None:
         try:

@@ -159,6 +159,24 @@ class Utterances:
         no grammar to be second-guessed (see Recognizer.hear_freely)."""
         return None
 
+    def spoken_s(self) -> float | None:
+        """How long the loudest talker's speech since the last reset ran, in seconds; None from an
+        engine that does not say (see Recognizer.spoken_s)."""
+        return None
+
+    def _remember_words(self, words: list[dict]) -> None:
+        if words:
+            recent_from = words[-1]["end"] - RECENT_AUDIO_S  # older words can no longer be measured anyway
+            self._stream_words = [w for w in self._stream_words + words if w["end"] >= recent_from]
+
+    def spoken_s(self) -> float | None:
+        """How long the speech since the last reset ran: from the first to the last word of the loudest
+        talker (the words within BACKGROUND_MARGIN_DB of the loudest one, over every utterance), in
+        seconds; 0.0 if no word was heard. A request said on its own is over in a few seconds; four
+        seconds of running talk fill their four seconds."""
+        spoken = foreground(self._stream_words, [w["level"] for w in self._stream_words])
+        return spoken[-1]["end"] - spoken[0]["start"] if spoken else 0.0
+
     def prominences_db(self) -> list[float] | None:
         """For each word of the last finished utterance, how far the words from it on stood out from
         what was heard just before it, in dB; None from an engine that does not measure it (see
@@ -204,6 +222,7 @@ class Recognizer(Utterances):
         self._rereader: Recognizer | None = None
         self._free: Recognizer | None = None
         self.last_words: list[dict] = []  # the last finished utterance's words (Vosk's, with "level" in dB)
+        self._stream_words: list[dict] = []  # every word since the reset (the last RECENT_AUDIO_S), for spoken_s
         seed_dither()
 
     def accept(self, chunk: bytes) -> Heard:
@@ -221,7 +240,9 @@ class Recognizer(Utterances):
         """The utterance's words said by the loudest talker, each one Vosk is unsure of as [unk]."""
         words = json.loads(result_json).get("result", [])
         levels = [self._recent.level_db(w["start"], w["end"]) for w in words]
-        self.last_words = foreground([w | {"level": level} for w, level in zip(words, levels)], levels)
+        measured = [w | {"level": level} for w, level in zip(words, levels)]
+        self.last_words = foreground(measured, levels)
+        self._remember_words(measured)
         return " ".join(w["word"] if w.get("conf", 1.0) >= MIN_WORD_CONFIDENCE else UNK for w in self.last_words)
 
     def prominences_db(self) -> list[float] | None:
@@ -247,6 +268,7 @@ class Recognizer(Utterances):
         skill's own voice dying away) what came before is no one's talk to weigh a request against."""
         self._decoder.Reset()
         self._recent.forget()
+        self._stream_words = []
         seed_dither()
 
     def reread(self, chunks: Iterable[bytes]) -> str:
