@@ -273,8 +273,9 @@ CONTROL_RETRY_MAX_S = 2.5
 # f3), negatives 17/17, 10 min quiet soak 0 actions, p50 973 ms at load 4.9.
 # Tried, not taken: scoring the controls' 46 phrasings (examples, one-word keywords) against the audio
 # with CTranslate2's align instead. Without the prompt in the start sequence (with it, 46 x 230 tokens is
-# far too slow) the right phrasing ranked first for 7/19 dev commands ("ulangi" -> "selanjutnya"),
-# and English talk scored as high (-2 to -3 average log-probability); taken relative to the same
+# far too slow) the right control ranked first for 12 of 20 dev commands, none of the 4 "ulangi"
+# ("selanjutnya" led for most audio), and English talk scored as high (-2 to -3 average
+# log-probability against -1.2 to -3.9 for the commands); taken relative to the same
 # phrasings' scores on silence (pointwise mutual information) "ulangi" ranked first, but "sudah, terus
 # apa" ranked "sudahi" (stop) first and English talk reached 0.8 against 0.4-2.2 for the commands. It
 # cost 2.5-5 s per utterance on this machine (46 batch rows, each its own cross-attention over 500
