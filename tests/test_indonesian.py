@@ -193,6 +193,7 @@ def test_only_a_loop_of_one_sentence_is_heard_as_that_sentence_once(kb):
     assert recognizer._said_once(None, looped("Apa itu kram betis."), 16_000) is None  # said once already
     assert recognizer._said_once(None, looped("Lanjut. Berhenti. Lanjut."), 16_000) is None  # not one sentence
     assert recognizer._said_once(None, looped("Kram. Kram. Betis."), 16_000) is None  # the last is no copy
+    assert recognizer._said_once(None, looped("Kram betis. Kram betis. Kram bit"), 16_000) is None
 
 
 def test_a_question_the_decoder_loops_on_is_heard_once_by_its_own_probability(whisper, kb):

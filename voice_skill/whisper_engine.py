@@ -311,9 +311,9 @@ class WhisperRecognizer(Utterances):
         from faster_whisper.transcribe import get_compression_ratio
 
         pieces = [p.strip() for p in re.findall(r"[^.?!]+[.?!]?", looped.text) if normalize(p)]
-        said = [tuple(normalize(p)) for p in pieces]
-        if len(said) < 2 or any(s != said[0] for s in said[1:-1]) or said[-1] != said[0][:len(said[-1])]:
-            return None
+        said = [" ".join(normalize(p)) for p in pieces]
+        if len(said) < 2 or any(s != said[0] for s in said[1:-1]) or not said[0].startswith(said[-1]):
+            return None  # the last copy may be cut off anywhere, even mid-word
         # its own tokens only: the end token is what a loop makes improbable (e^-27 after "Apa itu kram betis.")
         tokens = self.tokenizer.encode(" " + pieces[0])
         probs = self.model.model.align(encoded, self._start, [tokens], samples // (SAMPLE_RATE // FRAMES_PER_S))[0]
