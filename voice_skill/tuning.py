@@ -228,6 +228,11 @@ MAX_UTTERANCE_S = 15.0  # a request is short; longer talk is cut and decoded in 
 # out (at -1.3 instead, 2 of 17 negatives were taken for requests; no request gained).
 NO_SPEECH_MAX = 0.6
 AVG_LOGPROB_MIN = -1.0
+# Checked again for the relief request: a probe of 12 relief wordings of our own x 3 espeak-ng voices
+# no recording set uses (not kept) got 28/36; 4 of the misses were dropped here or as the prompt repeated
+# at -0.88 to -1.08 and meant relief. English talk (tests/recordings, clean, babble, talk, tv) decoded to
+# text meaning relief at -1.02 to -1.8, and to the prompt's own "Betis saya kram." at -0.54 and -0.86:
+# no floor takes those requests without taking talk for one.
 COMPRESSION_RATIO_MAX = 2.4
 MAX_WORDS_PER_S = 6.0  # faster than anyone speaks: the decoder is looping or inventing
 
@@ -237,6 +242,14 @@ MAX_WORDS_PER_S = 6.0  # faster than anyone speaks: the decoder is looping or in
 TOKENS_PER_S = 8
 MIN_TOKENS = 12
 MAX_REPEATS = 2  # the same sentence more often than this in a row is a loop
+# A loop of one sentence is judged again as that sentence once, by the probability CTranslate2's align
+# gives its first copy after the same prompt (the loop's own average is inflated by its near-certain
+# later copies): dev "apa itu kram betis" (f3), four copies at -0.06, scored -0.08 alone, is what_is
+# (dev 33 -> 34/44, negatives 17/17, 10 min quiet soak 0 actions, as before). In the soak, English talk
+# and noise looped 26 times ("Berikutnya.", "Berhenti.", "Kami kram." over and over); each copy alone
+# scored -0.93 to -1.78, so the guards (PROMPT_ECHO_LOGPROB_MIN, AVG_LOGPROB_MIN) still drop them all.
+# Scored with the end token the request would be -3.5: after one copy the decoder all but forbids the
+# end (e^-27), so that token is left out.
 
 # Talk not meant for the skill (English, in the quiet soak), decoded as Indonesian under the prompt,
 # came out as the prompt's own sentences ("Betis saya kram.", "Berikutnya.": 7 actions in 10 minutes),
@@ -273,6 +286,20 @@ CONFIRM_SHARE = 0.6
 # one-word keywords only (207 tokens) 32/44, kept. Retrying only dropped or `unknown` text (all-keywords
 # prompt): 31/44 too, but "hentikan" heard as "Beti kan." (the relief steps) is then never heard again.
 CONTROL_RETRY_MAX_S = 2.5
+# The control heard is the first n-best reading that is one (not only the top reading), confirmed by
+# the readings that mean something: "Okamarikutia." (nothing) above "Oke berikutnya." (next) no longer
+# hides it, "Ulangi." beside it still does. Dev 31 -> 33/44 ("oke berikutnya" m3, "sudah, terus apa"
+# f3), negatives 17/17, 10 min quiet soak 0 actions, p50 973 ms at load 4.9.
+# Tried, not taken: scoring the controls' 46 phrasings (examples, one-word keywords) against the audio
+# with CTranslate2's align instead. Without the prompt in the start sequence (with it, 46 x 230 tokens is
+# far too slow) the right control ranked first for 12 of 20 dev commands, none of the 4 "ulangi"
+# ("selanjutnya" led for most audio), and English talk scored as high (-2 to -3 average
+# log-probability against -1.2 to -3.9 for the commands); taken relative to the same
+# phrasings' scores on silence (pointwise mutual information) "ulangi" ranked first, but "sudah, terus
+# apa" ranked "sudahi" (stop) first and English talk reached 0.8 against 0.4-2.2 for the commands. It
+# cost 2.5-5 s per utterance on this machine (46 batch rows, each its own cross-attention over 500
+# encoder frames); cutting the encoder output to the speech broke the scores (-1.5 -> -3.5 for the
+# right sentence).
 # Steered that hard, Whisper makes commands of English talk: in the 10 min quiet soak the second listen
 # heard "Saya lakukan. Kemudian." (next) twice, at average log-probability -0.99 and -0.95 (Whisper's
 # own floor AVG_LOGPROB_MIN is -1.0); the commands it heard right on dev and the probe were at -0.06 to

@@ -287,6 +287,9 @@ class WhisperRecognizer(Utterances):
         max_length = len(self._start) + MIN_TOKENS + int(TOKENS_PER_S * seconds)
         best = self._hypotheses(encoded, max_length, self.options.beam_size, 1)[0]
         reason = self._rejection(best, seconds)
+        once = self._said_once(encoded, best, len(audio)) if reason == "repetitive" else None
+        if once is not None:  # judged again as the one sentence, by its own probability
+            best, reason = once, self._rejection(once, seconds)
         if not reason and self._needs_confirming(best.text):
             reason = self._unconfirmed(best.text, self._hypotheses(encoded, max_length, CONFIRM_BEAM, CONFIRM_BEAM))
         if self._control_start and seconds <= CONTROL_RETRY_MAX_S and (reason or self.options.unplaced(best.text)):
@@ -300,6 +303,24 @@ class WhisperRecognizer(Utterances):
             return ""
         return best.text
 
+    def _said_once(self, encoded, looped: Decoded, samples: int) -> Decoded | None:
+        """A loop of one sentence ("Apa itu kram betis." four times for one "apa itu kram betis", the last
+        copy maybe cut off) as that sentence once, with the probability the decoder gives its first copy
+        after the same prompt (CTranslate2's align; the later copies are near certain, so the loop's own
+        average says little); None if the text is not such a loop."""
+        from faster_whisper.transcribe import get_compression_ratio
+
+        pieces = [p.strip() for p in re.findall(r"[^.?!]+[.?!]?", looped.text) if normalize(p)]
+        said = [" ".join(normalize(p)) for p in pieces]
+        if len(said) < 2 or any(s != said[0] for s in said[1:-1]) or not said[0].startswith(said[-1]):
+            return None  # the last copy may be cut off anywhere, even mid-word
+        # its own tokens only: the end token is what a loop makes improbable (e^-27 after "Apa itu kram betis.")
+        tokens = self.tokenizer.encode(" " + pieces[0])
+        probs = self.model.model.align(encoded, self._start, [tokens], samples // (SAMPLE_RATE // FRAMES_PER_S))[0]
+        logprobs = np.log(np.maximum(np.array(probs.text_token_probs), 1e-12))
+        return Decoded(pieces[0], float(logprobs.mean()), looped.no_speech_prob, get_compression_ratio(pieces[0]),
+                       float(logprobs.sum()))
+
     def _control_heard(self, encoded, seconds: float, to_beat: float | None) -> str:
         """Short speech the first listen placed nowhere (dropped, unknown, or about cramps but like no
         phrasing), heard again against the controls' phrasings alone: a control, surer than the guards
@@ -307,11 +328,15 @@ class WhisperRecognizer(Utterances):
         any is, and more probable than `to_beat` (the first reading's average log-probability)."""
         max_length = len(self._control_start) + MIN_TOKENS + int(TOKENS_PER_S * seconds)
         hypotheses = self._hypotheses(encoded, max_length, CONFIRM_BEAM, CONFIRM_BEAM, self._control_start)
-        top = hypotheses[0]
+        # The first reading in the n-best that is a control; readings that mean nothing ("Okamarikutia."
+        # for "oke berikutnya") neither confirm nor contradict it, readings that mean something else do.
+        top = next((h for h in hypotheses if self.options.meaning(h.text) in self.options.confirm), None)
+        if top is None:
+            return ""
+        meaningful = [h for h in hypotheses if self.options.meaning(h.text) != UNKNOWN]
         reason = (self._rejection(top, seconds, self._control_sentences)
                   or ("improbable" if top.avg_logprob < CONTROL_RETRY_LOGPROB_MIN else "")
-                  or ("" if self.options.meaning(top.text) in self.options.confirm else "no control")
-                  or self._unconfirmed(top.text, hypotheses)
+                  or self._unconfirmed(top.text, meaningful)
                   or ("less probable" if to_beat is not None and top.avg_logprob <= to_beat else ""))
         return "" if reason else top.text
 
