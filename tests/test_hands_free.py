@@ -17,7 +17,7 @@ from voice_skill.endpoint import QuietDetector
 from voice_skill.for_us import (answer, belied, endings, is_for_us, mostly_sure, needs_second_opinion, reads_as_request,
                                 standing_out_db, stands_out, swallowed, understand)
 from voice_skill.matcher import Match, Matcher, Mentions
-from voice_skill.tuning import (ENDPOINT_QUIET_S, HELP_CONFIDENCE, MAX_REQUEST_WORDS, QUESTION_CONFIDENCE,
+from voice_skill.tuning import (COMMAND_SPAN_S, ENDPOINT_QUIET_S, HELP_CONFIDENCE, MAX_REQUEST_WORDS, QUESTION_CONFIDENCE,
                                 QUESTION_PROMINENCE_DB, RELIEF_PROMINENCE_DB, REQUEST_SPAN_S, START_CONFIDENCE)
 
 
@@ -241,6 +241,16 @@ def test_a_question_the_free_decoding_belies_that_names_the_calf_is_taken_for_th
     assert matcher.match(talk).intent == "cause_varicose_veins"
     assert answered(matcher, talk, freely="good morning did you sleep well the rain kept me",
                     spoken_s=REQUEST_SPAN_S + 0.6) == "unknown"
+
+
+def test_a_swallowed_command_said_as_one_is_read_again(matcher):
+    # "be quiet" and "say that again" under a talker 10 dB down: the garbage model took them whole
+    assert answered(matcher, "[unk]", reread="quiet", spoken_s=0.9) == "stop"
+    assert answered(matcher, "[unk] [unk]", reread="say again", spoken_s=1.6) == "repeat"
+    assert answered(matcher, "[unk]", reread="quiet") == "unknown"  # unmeasured: no evidence it was short
+    assert answered(matcher, "[unk] [unk]", reread="say again", spoken_s=COMMAND_SPAN_S + 0.5) == "unknown"
+    assert answered(matcher, "[unk] [unk] [unk]", reread="okay stop the next step please", spoken_s=1.8) == "unknown"
+    assert answered(matcher, "[unk] [unk]", reread="please some use", spoken_s=0.9) == "unknown"  # help: not read again
 
 
 def test_with_no_second_opinion_to_be_had_the_grammar_stands(matcher):  # an engine with no grammar (Whisper)

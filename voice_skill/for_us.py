@@ -21,12 +21,14 @@ from voice_skill.recognizer import UNK
 # From idle a weaker match is more likely overheard talk than a request. One word Vosk was unsure of
 # may pass among enough sure ones: in noise a real request often has one ("the cramp [unk] passed but
 # my leg aches"); overheard talk forced onto the grammar has more. (The numbers, measured: tuning.py.)
-from voice_skill.tuning import (COMMAND_CONFIDENCE, FREE_FIT, HELP_CONFIDENCE, MAX_COMMAND_WORDS, MAX_REQUEST_WORDS,
-                                MAX_UNSURE_WORDS, MIN_SURE_WORDS, QUESTION_CONFIDENCE, QUESTION_PROMINENCE_DB,
-                                RELIEF_FLOOR, RELIEF_PROMINENCE_DB, RELIEF_SELF_EVIDENT_WORDS, RELIEF_UNSURE_SHARE,
-                                REQUEST_SPAN_S, SELF_EVIDENT_FIT, SELF_EVIDENT_UNSURE_SHARE, START_CONFIDENCE, UNSURE_FIT)
+from voice_skill.tuning import (COMMAND_CONFIDENCE, COMMAND_SPAN_S, FREE_FIT, HELP_CONFIDENCE, MAX_COMMAND_WORDS,
+                                MAX_REQUEST_WORDS, MAX_UNSURE_WORDS, MIN_SURE_WORDS, QUESTION_CONFIDENCE,
+                                QUESTION_PROMINENCE_DB, RELIEF_FLOOR, RELIEF_PROMINENCE_DB, RELIEF_SELF_EVIDENT_WORDS,
+                                RELIEF_UNSURE_SHARE, REQUEST_SPAN_S, REREAD_COMMAND_WORDS, SELF_EVIDENT_FIT,
+                                SELF_EVIDENT_UNSURE_SHARE, START_CONFIDENCE, UNSURE_FIT)
 
-INTERRUPTING = ("stop", "next", "repeat", "help", RELIEF)  # what may cut the skill short while it speaks
+STEERING = ("stop", "next", "repeat")  # the commands that steer the steps
+INTERRUPTING = (*STEERING, "help", RELIEF)  # what may cut the skill short while it speaks
 
 
 class Understanding(Protocol):
@@ -43,13 +45,13 @@ def answer(text: str, matcher: Understanding, reread: Callable[[], str],
            hear_freely: Callable[[], str | None] = lambda: None, spoken_s: float | None = None) -> tuple[str, Match]:
     """What a recording heard whole (`voice-skill answer`) asks for, and the words it rests on.
 
-    Its match, if the words read as a request (reads_as_request), a command was not seconds of
-    talk (outlasts_command) and, where they need it, a free decoding of the same audio
-    (`hear_freely`, asked for only then) bears them out (confirmed); if [unk] swallowed it, the
-    relief request when a second reading without [unk] (`reread`, asked for only then) states it
-    and, where it needs it, the free decoding bears it out; else `unknown`: talk forced onto the
-    grammar's words is not a question. `spoken_s`: how long the recording's speech ran
-    (Recognizer.spoken_s), None if not measured."""
+    Its match, if the words read as a request (reads_as_request) and nothing speaks against it
+    (borne_out: a command was not seconds of talk and, where they need it, a free decoding of the
+    same audio, `hear_freely`, asked for only then, bears the words out); if [unk] swallowed it,
+    the relief request when a second reading without [unk] (`reread`, asked for only then) states
+    it and, where it needs it, the free decoding bears it out, or a command said as one
+    (said_as_command); else `unknown`: talk forced onto the grammar's words is not a question.
+    `spoken_s`: how long the recording's speech ran (Recognizer.spoken_s), None if not measured."""
     match = matcher.match(text)
     hear_freely = functools.cache(hear_freely)  # one free decoding, however many answers it weighs
     if match.intent != UNKNOWN and reads_as_request(text, match, matcher):
@@ -60,7 +62,19 @@ def answer(text: str, matcher: Understanding, reread: Callable[[], str],
         if (found.intent == RELIEF and reads_as_request(again, found, matcher) and matcher.mentions(again).complaint
                 and not belied(again, found, matcher, hear_freely, spoken_s)):
             return again, found
+        if said_as_command(again, found, matcher, spoken_s):
+            return again, found
     return text, match if match.intent == UNKNOWN else not_a_request(match)
+
+
+def said_as_command(text: str, match: Match, matcher: Understanding, spoken_s: float | None) -> bool:
+    """Is a second reading of swallowed speech a command that steers the steps ("be quiet" under a
+    talker came out "[unk]", read again "quiet")? Only in speech as short as a command
+    (COMMAND_SPAN_S), read as a few words (REREAD_COMMAND_WORDS) Vosk was sure of, matching well, as
+    a command heard over the skill's voice must (interrupts): seconds of talk read again without
+    [unk] come out as many words, or as a salad, never as a bare command. Unmeasured: no."""
+    return (match.intent in STEERING and spoken_s is not None and spoken_s <= COMMAND_SPAN_S
+            and len(text.split()) <= REREAD_COMMAND_WORDS and interrupts(text, match, matcher))
 
 
 def borne_out(text: str, match: Match, matcher: Understanding, hear_freely: Callable[[], str | None],

@@ -31,7 +31,7 @@ from voice_skill.matcher import normalize
 # words fall to it more readily. Someone talking to the device is the loudest voice in the room: a word
 # heard far below the utterance's loudest word is someone else (a TV), and dropped. (Measured: tuning.py.)
 from voice_skill.tuning import (BACKGROUND_MARGIN_DB, LOUD_FRAME_PERCENTILE, MIN_WORD_CONFIDENCE, PROMINENCE_FRAME_S,
-                                PROMINENCE_GUARD_S, PROMINENCE_LOOKBACK_S, UNK_WEIGHT)
+                                PROMINENCE_GUARD_S, PROMINENCE_LOOKBACK_S, SPOKEN_MARGIN_DB, UNK_WEIGHT)
 
 DEFAULT_MODEL_NAME = "vosk-model-small-en-us-0.15"
 PROJECT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -164,19 +164,6 @@ class Utterances:
         engine that does not say (see Recognizer.spoken_s)."""
         return None
 
-    def _remember_words(self, words: list[dict]) -> None:
-        if words:
-            recent_from = words[-1]["end"] - RECENT_AUDIO_S  # older words can no longer be measured anyway
-            self._stream_words = [w for w in self._stream_words + words if w["end"] >= recent_from]
-
-    def spoken_s(self) -> float | None:
-        """How long the speech since the last reset ran: from the first to the last word of the loudest
-        talker (the words within BACKGROUND_MARGIN_DB of the loudest one, over every utterance), in
-        seconds; 0.0 if no word was heard. A request said on its own is over in a few seconds; four
-        seconds of running talk fill their four seconds."""
-        spoken = foreground(self._stream_words, [w["level"] for w in self._stream_words])
-        return spoken[-1]["end"] - spoken[0]["start"] if spoken else 0.0
-
     def prominences_db(self) -> list[float] | None:
         """For each word of the last finished utterance, how far the words from it on stood out from
         what was heard just before it, in dB; None from an engine that does not measure it (see
@@ -244,6 +231,19 @@ class Recognizer(Utterances):
         self.last_words = foreground(measured, levels)
         self._remember_words(measured)
         return " ".join(w["word"] if w.get("conf", 1.0) >= MIN_WORD_CONFIDENCE else UNK for w in self.last_words)
+
+    def _remember_words(self, words: list[dict]) -> None:
+        if words:
+            recent_from = words[-1]["end"] - RECENT_AUDIO_S  # older words can no longer be measured anyway
+            self._stream_words = [w for w in self._stream_words + words if w["end"] >= recent_from]
+
+    def spoken_s(self) -> float | None:
+        """How long the speech since the last reset ran: from the first to the last word of the loudest
+        talker (the words within SPOKEN_MARGIN_DB of the loudest one, over every utterance), in
+        seconds; 0.0 if no word was heard. A request said on its own is over in a few seconds; four
+        seconds of running talk fill their four seconds."""
+        spoken = foreground(self._stream_words, [w["level"] for w in self._stream_words], SPOKEN_MARGIN_DB)
+        return spoken[-1]["end"] - spoken[0]["start"] if spoken else 0.0
 
     def prominences_db(self) -> list[float] | None:
         """For each word of the last finished utterance, how far the words from it on stand out from
