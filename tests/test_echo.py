@@ -55,20 +55,25 @@ def db(x: np.ndarray) -> float:
     return 10 * np.log10(np.mean(x * x) + 1e-12)
 
 
+# AEC3 (livekit's build) runs in one of two modes for a whole process, seen in 1 process in 8: 53-59 dB
+# removed here, or 28-42 dB in the weaker one; 25 dB holds in both. Speex's linear filter, whose output
+# the command decoder hears while the skill speaks ("chooser"), removes 21-26 dB here; 15 dB holds. A
+# canceller that is off or misaligned removes next to nothing.
+LEAST_REMOVED_DB = {"aec3": 25, "chooser": 15}
+
+
+@pytest.mark.parametrize("engine", sorted(LEAST_REMOVED_DB))
 @pytest.mark.parametrize("clock_error_s", [0.05, 0.0, -0.1, -0.3])
-def test_its_own_voice_is_removed_whatever_the_devices_report(voice, clock_error_s):
+def test_its_own_voice_is_removed_whatever_the_devices_report(voice, clock_error_s, engine):
     """The reported latency may be off either way; AEC3 alone copes with only some 10 to 90 ms."""
     played, rate = voice
     echo = room(played, rate)
-    canceller = EchoCanceller()
+    canceller = EchoCanceller(engine=engine)
     cleaned = run(canceller, played, rate, echo, clock_error_s)
     assert abs(canceller.lag_s - (0.04 - clock_error_s)) < 0.03, f"echo found {canceller.lag_s:.3f} s behind"
     settled = slice(5 * SAMPLE_RATE, len(cleaned))  # once it has found the delay and adapted
     removed = db(echo[settled][:len(cleaned[settled])]) - db(cleaned[settled])
-    # AEC3 (livekit's build) runs in one of two modes for a whole process, seen in 1 process in 8:
-    # 53-59 dB removed here, or 28-42 dB in the weaker one; 25 dB holds in both, and a canceller
-    # that is off or misaligned removes next to nothing.
-    assert removed > 25, f"only {removed:.1f} dB of echo removed"
+    assert removed > LEAST_REMOVED_DB[engine], f"only {removed:.1f} dB of echo removed"
 
 
 def test_a_person_speaking_over_it_is_kept(voice):
@@ -87,6 +92,26 @@ def test_a_person_speaking_over_it_is_kept(voice):
     span = slice(at, at + len(person))
     kept = db(cleaned[span]) - db(person)  # -14 dB here; a canceller handing on silence: -80
     assert kept > -20, f"the person's speech came out {kept:.1f} dB down"
+
+
+@pytest.mark.parametrize("loudness", [1.0, 0.5])
+def test_while_it_speaks_a_person_as_loud_as_its_voice_comes_through_whole(voice, loudness):
+    """What the command decoder hears while the skill speaks is Speex's linear output ("chooser"):
+    with no residual suppressor, a person as loud as the echo, or 6 dB under it, comes through at
+    their own level (AEC3's suppressor here: 29 and 30 dB down, their "stop" gone)."""
+    played, rate = voice
+    person = read_file(RECORDINGS / "demo" / "stop.wav").astype(np.float64) / 32768
+    at = 6 * SAMPLE_RATE
+    while len(played) * SAMPLE_RATE / rate < at + len(person) + SAMPLE_RATE:
+        played = np.concatenate([played, voice[0]])
+    echo = room(played, rate)
+    person *= loudness * np.sqrt(np.mean(echo ** 2) / np.mean(person[np.abs(person) > 0.01] ** 2))
+    mic = echo.copy()
+    mic[at:at + len(person)] += person
+    cleaned = run(EchoCanceller(engine="chooser"), played, rate, mic)
+    span = slice(at, at + len(person))
+    kept = db(cleaned[span]) - db(person)
+    assert kept > -3, f"the person's speech came out {kept:.1f} dB down"
 
 
 def test_a_new_canceller_lets_none_of_its_first_lines_through(kb):

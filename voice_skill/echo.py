@@ -33,12 +33,14 @@ from __future__ import annotations
 
 import collections
 import threading
+from typing import Protocol
 
 import numpy as np
 import soxr
 
-from voice_skill.audio_in import SAMPLE_RATE, to_pcm16
+from voice_skill.audio_in import SAMPLE_RATE, level, to_pcm16
 from voice_skill.errors import SkillError
+from voice_skill.tuning import ECHO_ENGINE
 from voice_skill.tuning import LEVEL_FLOOR  # the level at which the command decoder counts sound at all
 
 FRAME = SAMPLE_RATE // 100  # AEC3 takes 10 ms frames
@@ -88,14 +90,8 @@ class EchoCanceller:
     thread (`played`) and one microphone consumer (`process`)."""
 
     def __init__(self, noise_suppression: bool = False, high_pass_filter: bool = True,
-                 auto_gain_control: bool = True) -> None:
-        try:
-            from livekit import rtc
-        except ImportError as error:
-            raise SkillError(f"echo cancellation is not available ({error})") from None
-        self._rtc = rtc
-        self._apm = rtc.AudioProcessingModule(echo_cancellation=True, noise_suppression=noise_suppression,
-                                              high_pass_filter=high_pass_filter, auto_gain_control=auto_gain_control)
+                 auto_gain_control: bool = True, engine: str = ECHO_ENGINE) -> None:
+        self._engine = make_engine(engine, noise_suppression, high_pass_filter, auto_gain_control)
         self._lock = threading.Lock()
         self._incoming: collections.deque[tuple[np.ndarray, int, float]] = collections.deque()
         self._resampler: soxr.ResampleStream | None = None  # the played audio to 16 kHz
@@ -117,6 +113,8 @@ class EchoCanceller:
         self._since_sound = TAIL_FRAMES  # frames since the reference last carried sound
         self.last_sound_at = float("-inf")  # when the last played block carrying sound was heard
         self.echo_likeness = 0.0  # of the last chunk's output: see _likeness
+        self.judged_level = 0.0  # RMS of the last chunk as judged for a person's sound (see LinearWhileSpeaking)
+        self._heard = True  # did the last frame's output come from the engine (not the learning gate's silence)?
 
     # --- the speaker's side (its audio thread: only queue) ---
 
@@ -143,13 +141,17 @@ class EchoCanceller:
         mic = np.concatenate([self._mic_rest, mic])
         whole = len(mic) // FRAME * FRAME
         self._follow_lag(mic[:whole])
-        out = [self._cancel(mic[at:at + FRAME], self._mic_next + at) for at in range(0, whole, FRAME)]
+        out, judged = [], []
+        for at in range(0, whole, FRAME):
+            out.append(self._cancel(mic[at:at + FRAME], self._mic_next + at))
+            judged.append(getattr(self._engine, "judged", out[-1]) if self._heard else out[-1])
         self._mic_rest = mic[whole:]
         self._mic_next += whole
         self._forget_before(self._mic_next - int(KEEP_S * SAMPLE_RATE))
-        cleaned = b"".join(out)
-        self.echo_likeness = self._likeness(np.frombuffer(cleaned, dtype="<i2"), self._mic_next - whole)
-        return cleaned
+        judged_chunk = b"".join(judged)
+        self.judged_level = level(judged_chunk)
+        self.echo_likeness = self._likeness(np.frombuffer(judged_chunk, dtype="<i2"), self._mic_next - whole)
+        return b"".join(out)
 
     def _likeness(self, out: np.ndarray, position: int) -> float:
         """echo_likeness of `out`, from absolute sample `position`, against what was played then."""
@@ -168,18 +170,16 @@ class EchoCanceller:
 
     def _cancel(self, frame: np.ndarray, position: int) -> bytes:
         reference = self._reference_at(position - int(round((self.lag_s - ECHO_BEHIND_S) * SAMPLE_RATE)))
-        self._apm.process_reverse_stream(self._rtc.AudioFrame(bytearray(reference.tobytes()), SAMPLE_RATE, 1, FRAME))
-        self._apm.set_stream_delay_ms(int(ECHO_BEHIND_S * 1000))
-        near = self._rtc.AudioFrame(bytearray(frame.astype("<i2").tobytes()), SAMPLE_RATE, 1, FRAME)
-        self._apm.process_stream(near)
-        out = bytes(near.data.cast("B"))
+        out = self._engine.cancel(frame.astype("<i2"), reference)
         sound = bool(reference.any())
         self._since_sound = 0 if sound else self._since_sound + 1
         if not self.learnt:
             if sound:
                 self._learn(frame, out)
             if self._since_sound < TAIL_FRAMES:  # its voice may be in the room, and AEC3 not yet trusted
+                self._heard = False
                 return bytes(2 * FRAME)
+        self._heard = True
         return out
 
     def _learn_anew(self, settle_s: float) -> None:
@@ -289,6 +289,77 @@ class EchoCanceller:
         drop = position - self._reference_start
         if drop > 0 and drop < len(self._reference):
             self._reference, self._reference_start = self._reference[drop:], position
+
+
+
+class Engine(Protocol):
+    """One 10 ms frame of the microphone (16 kHz int16) with the echo of `reference` removed, the
+    reference handed ECHO_BEHIND_S ahead of its echo."""
+
+    def cancel(self, mic: np.ndarray, reference: np.ndarray) -> bytes: ...
+
+
+class LivekitAec3:
+    """WebRTC's AEC3 with its residual suppressor, as livekit builds it (the skill's canceller)."""
+
+    def __init__(self, noise_suppression: bool, high_pass_filter: bool, auto_gain_control: bool) -> None:
+        try:
+            from livekit import rtc
+        except ImportError as error:
+            raise SkillError(f"echo cancellation is not available ({error})") from None
+        self._rtc = rtc
+        self._apm = rtc.AudioProcessingModule(echo_cancellation=True, noise_suppression=noise_suppression,
+                                              high_pass_filter=high_pass_filter, auto_gain_control=auto_gain_control)
+
+    def cancel(self, mic: np.ndarray, reference: np.ndarray) -> bytes:
+        self._apm.process_reverse_stream(self._rtc.AudioFrame(bytearray(reference.tobytes()), SAMPLE_RATE, 1, FRAME))
+        self._apm.set_stream_delay_ms(int(ECHO_BEHIND_S * 1000))
+        near = self._rtc.AudioFrame(bytearray(mic.tobytes()), SAMPLE_RATE, 1, FRAME)
+        self._apm.process_stream(near)
+        return bytes(near.data.cast("B"))
+
+
+class SpeexLinear:
+    """SpeexDSP's linear MDF filter alone (libspeexdsp through speexdsp-aec): no residual suppressor."""
+
+    def __init__(self, noise_suppression: bool, high_pass_filter: bool, auto_gain_control: bool) -> None:
+        try:
+            from speexdsp_aec import SpeexAec
+            self._aec = SpeexAec(SAMPLE_RATE, frame_ms=FRAME * 1000 // SAMPLE_RATE, filter_tail_ms=SPEEX_TAIL_MS)
+        except (ImportError, RuntimeError) as error:
+            raise SkillError(f"echo cancellation is not available ({error})") from None
+
+    def cancel(self, mic: np.ndarray, reference: np.ndarray) -> bytes:
+        return self._aec.process(mic, reference)
+
+
+class LinearWhileSpeaking:
+    """Both cancellers on every frame (each keeps learning the room); what comes out is Speex's linear
+    output while the skill's voice may be in the room (the command decoder's audio), AEC3's otherwise
+    (the main decoder's, unchanged from idle). Whether a person is there at all is judged on AEC3's
+    output (`judged`): in the virtual room Speex's leftover echo was taken for a person's sound, and the
+    skill lowered its voice with no one talking."""
+
+    def __init__(self, noise_suppression: bool, high_pass_filter: bool, auto_gain_control: bool) -> None:
+        self._full = LivekitAec3(noise_suppression, high_pass_filter, auto_gain_control)
+        self._linear = SpeexLinear(noise_suppression, high_pass_filter, auto_gain_control)
+        self._since_sound = TAIL_FRAMES
+
+    def cancel(self, mic: np.ndarray, reference: np.ndarray) -> bytes:
+        full, linear = self._full.cancel(mic, reference), self._linear.cancel(mic, reference)
+        self.judged = full
+        self._since_sound = 0 if reference.any() else self._since_sound + 1
+        return linear if self._since_sound < TAIL_FRAMES else full
+
+
+SPEEX_TAIL_MS = 250  # the reference's lead (ECHO_BEHIND_S) and the room's reverberation
+ENGINES = {"aec3": LivekitAec3, "speex": SpeexLinear, "chooser": LinearWhileSpeaking}
+
+
+def make_engine(name: str, noise_suppression: bool, high_pass_filter: bool, auto_gain_control: bool) -> Engine:
+    if name not in ENGINES:
+        raise SkillError(f"no echo canceller called {name!r} (there are: {', '.join(ENGINES)})")
+    return ENGINES[name](noise_suppression, high_pass_filter, auto_gain_control)
 
 
 def echo_likeness(out: np.ndarray, reference: np.ndarray) -> float:
