@@ -1,4 +1,5 @@
-"""Echo cancellation behind the microphone: WebRTC's AEC3 (livekit), fed the exact samples played.
+"""Echo cancellation behind the microphone: WebRTC's AEC3 (livekit), fed the exact samples played;
+while the skill speaks, SpeexDSP's linear canceller for the command decoder (ENGINES, "chooser").
 
 A home device's microphone hears its own speaker. The skill owns its output stream, so it knows
 the samples it played and when they reached the speaker; the speaker hands those to `played`, and
@@ -27,6 +28,27 @@ the echo and Vosk hears "how", "ow" or "up"; with the echo 4 dB under the comman
 (What is done about it, after the canceller: voice_skill.barge_in.) The suppressor itself cannot be
 made gentler from here: livekit (1.2.1) builds AEC3 with its default configuration and exposes only
 the four switches above (its NewApmRequest has no other field), not EchoCanceller3Config.
+
+Other engines (bench/barge_in.py --engine; seed 11, 44 commands per ratio, heard at +6/0/-6 dB):
+- No Python binding here exposes AEC3's configuration or its linear output (export_linear_aec_output):
+  pywebrtc-audio 0.2.0 (wheels) builds AEC3 with its defaults and takes only on/off switches, ns level
+  and AGC gains; as a drop-in it heard 68/64/45% (AEC3 through livekit: 82/77/68%). aec-audio-processing
+  1.0.1 is a source package only (swig, meson, a compiler) whose binding has the same switches; not
+  built. Debian's libwebrtc-audio-processing is 0.3, the pre-AEC3 canceller (PulseAudio's, see above).
+- SpeexDSP: speexdsp-aec 0.1.0 (a ctypes wheel over the system's libspeexdsp1) installs here; speexaec
+  0.1.3 needs libspeexdsp-dev to build and its preprocessor cannot take the echo state (no residual
+  suppressor either); pyspeexaec 0.2's source package does not build. Speex's linear filter alone heard
+  100/100/100%, self-triggers 0 in 37.6 min with each of seeds 11 and 7, but its leftover echo was
+  taken for a person's sound (ducking with no one talking 44.7 and 36.7 an hour, AEC3 4.8 and 1.6),
+  and in the virtual room it made the skill duck and once act on "done" (next) for piper-joe's "stop".
+- So "chooser" (LinearWhileSpeaking): AEC3 for everything the main decoder hears (unchanged from
+  idle), Speex's linear output for the command decoder while the skill's voice may be in the room, and
+  whether a person is there at all judged on AEC3's output (judged_level, echo_likeness). Simulated
+  room: 100/100/100%. Virtual room, echo at the command's level (bench/barge_in_room.py --volume 100
+  --rounds 10 --command stop, command 0.9 dB under the echo): piper-joe 2/10, espeak-en-us-f2 4/10
+  (AEC3 alone: 0/10 and 4-5/10), one run each. The simulated room's echo path is linear and fixed,
+  which a linear filter removes well; why the virtual room differs is not measured (its loopback
+  adjusts its rate to hold the latency, and Speex removed only 10-15 dB there, as noted above).
 """
 
 from __future__ import annotations
