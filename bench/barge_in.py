@@ -35,12 +35,12 @@ import soxr
 from voice_skill import knowledge
 from voice_skill.audio_in import SAMPLE_RATE, read_file
 from voice_skill.barge_in import CommandListener
-from voice_skill.echo import ENGINES, EchoCanceller
+from voice_skill.echo import EchoCanceller
 from voice_skill.for_us import INTERRUPTING
 from voice_skill.matcher import Matcher
 from voice_skill.recognizer import MODEL_LANGUAGE, Recognizer, find_model, grammar_phrases, load_model
 from voice_skill.speech_out import Synthesizer, gain_ramp
-from voice_skill.tuning import DUCK_DB, ECHO_ENGINE
+from voice_skill.tuning import DUCK_DB
 
 ROOT = Path(__file__).resolve().parent.parent
 CLEAN = ROOT / "tests" / "recordings" / "clean"
@@ -278,8 +278,6 @@ def main() -> int:
     parser.add_argument("--noise-suppression", action="store_true", help="AEC3 with its noise suppression on")
     parser.add_argument("--no-high-pass", action="store_true", help="AEC3 without its high-pass filter")
     parser.add_argument("--no-gain-control", action="store_true", help="AEC3 without its automatic gain control")
-    parser.add_argument("--engine", default=ECHO_ENGINE, choices=sorted(ENGINES),
-                        help=f"the echo canceller's engine (voice_skill.echo.ENGINES; default {ECHO_ENGINE}, as the skill)")
     parser.add_argument("--only-self", action="store_true", help="only the self-triggers (and the real-time factor)")
     parser.add_argument("--no-clipped", action="store_true",
                         help="without the clipped forms of commands (responses: clipped_en, e.g. \"top\" for stop)")
@@ -301,8 +299,8 @@ def main() -> int:
     if args.no_duck:
         args.duck_db = None
     aec = dict(noise_suppression=args.noise_suppression, high_pass_filter=not args.no_high_pass,
-               auto_gain_control=not args.no_gain_control, engine=args.engine)
-    print(f"canceller settings: {aec}; ducking: {'off' if args.duck_db is None else f'-{abs(args.duck_db):g} dB'}")
+               auto_gain_control=not args.no_gain_control)
+    print(f"AEC3 settings: {aec}; ducking: {'off' if args.duck_db is None else f'-{abs(args.duck_db):g} dB'}")
     print(f"clipped forms: {'none' if args.no_clipped else kb.clipped(MODEL_LANGUAGE, INTERRUPTING)}")
     sim = Simulation(model, kb, aec=aec, duck_db=args.duck_db, clipped=not args.no_clipped)
     started = time.process_time()

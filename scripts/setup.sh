@@ -6,11 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Runtime: speech out (espeak-ng, aplay), microphone/speaker access (PortAudio), audio files, the
-# linear echo canceller (libspeexdsp1, loaded by speexdsp-aec).
+# Runtime: speech out (espeak-ng, aplay), microphone/speaker access (PortAudio), audio files.
 # Tests: a PulseAudio server with virtual devices, ALSA routed to it; sox for test audio.
 PACKAGES=(espeak-ng libespeak-ng1 libportaudio2 libsndfile1 alsa-utils pulseaudio pulseaudio-utils
-          libasound2-plugins libspeexdsp1 python3-venv)
+          libasound2-plugins python3-venv)
 [ -d models/vosk-model-small-en-us-0.15 ] || command -v mvn >/dev/null || PACKAGES+=(maven)
 
 missing=()

@@ -37,9 +37,8 @@ def room(played: np.ndarray, rate: int, delay_s: float = 0.04) -> np.ndarray:
 
 
 def run(canceller: EchoCanceller, played: np.ndarray, rate: int, mic: np.ndarray,
-        clock_error_s: float = 0.0, judged_levels: list[float] | None = None) -> np.ndarray:
-    """Play and capture on one clock; the speaker's timestamps off by `clock_error_s`. Each chunk's
-    level as judged for a person's sound (EchoCanceller.judged_level) goes to `judged_levels`."""
+        clock_error_s: float = 0.0) -> np.ndarray:
+    """Play and capture on one clock; the speaker's timestamps off by `clock_error_s`."""
     pcm = (np.clip(mic, -1, 1) * 32767).astype("<i2")
     out, handed = [], 0
     for at in range(0, len(pcm) - CHUNK + 1, CHUNK):
@@ -49,8 +48,6 @@ def run(canceller: EchoCanceller, played: np.ndarray, rate: int, mic: np.ndarray
             canceller.played(np.pad(block, (0, BLOCK - len(block))), rate, handed * BLOCK / rate + clock_error_s)
             handed += 1
         out.append(canceller.process(pcm[at:at + CHUNK].tobytes(), now))
-        if judged_levels is not None:
-            judged_levels.append(canceller.judged_level)
     return np.frombuffer(b"".join(out), dtype="<i2").astype(np.float64) / 32768
 
 
@@ -58,25 +55,20 @@ def db(x: np.ndarray) -> float:
     return 10 * np.log10(np.mean(x * x) + 1e-12)
 
 
-# AEC3 (livekit's build) runs in one of two modes for a whole process, seen in 1 process in 8: 53-59 dB
-# removed here, or 28-42 dB in the weaker one; 25 dB holds in both. Speex's linear filter, whose output
-# the command decoder hears while the skill speaks ("chooser"), removes 21-26 dB here; 15 dB holds. A
-# canceller that is off or misaligned removes next to nothing.
-LEAST_REMOVED_DB = {"aec3": 25, "chooser": 15}
-
-
-@pytest.mark.parametrize("engine", sorted(LEAST_REMOVED_DB))
 @pytest.mark.parametrize("clock_error_s", [0.05, 0.0, -0.1, -0.3])
-def test_its_own_voice_is_removed_whatever_the_devices_report(voice, clock_error_s, engine):
+def test_its_own_voice_is_removed_whatever_the_devices_report(voice, clock_error_s):
     """The reported latency may be off either way; AEC3 alone copes with only some 10 to 90 ms."""
     played, rate = voice
     echo = room(played, rate)
-    canceller = EchoCanceller(engine=engine)
+    canceller = EchoCanceller()
     cleaned = run(canceller, played, rate, echo, clock_error_s)
     assert abs(canceller.lag_s - (0.04 - clock_error_s)) < 0.03, f"echo found {canceller.lag_s:.3f} s behind"
     settled = slice(5 * SAMPLE_RATE, len(cleaned))  # once it has found the delay and adapted
     removed = db(echo[settled][:len(cleaned[settled])]) - db(cleaned[settled])
-    assert removed > LEAST_REMOVED_DB[engine], f"only {removed:.1f} dB of echo removed"
+    # AEC3 (livekit's build) runs in one of two modes for a whole process, seen in 1 process in 8:
+    # 53-59 dB removed here, or 28-42 dB in the weaker one; 25 dB holds in both, and a canceller
+    # that is off or misaligned removes next to nothing.
+    assert removed > 25, f"only {removed:.1f} dB of echo removed"
 
 
 def test_a_person_speaking_over_it_is_kept(voice):
@@ -97,33 +89,11 @@ def test_a_person_speaking_over_it_is_kept(voice):
     assert kept > -20, f"the person's speech came out {kept:.1f} dB down"
 
 
-@pytest.mark.parametrize("loudness", [1.0, 0.5])
-def test_while_it_speaks_a_person_as_loud_as_its_voice_comes_through_whole(voice, loudness):
-    """What the command decoder hears while the skill speaks is Speex's linear output ("chooser"):
-    with no residual suppressor, a person as loud as the echo, or 6 dB under it, comes through at
-    their own level (AEC3's suppressor here: 29 and 30 dB down, their "stop" gone)."""
-    played, rate = voice
-    person = read_file(RECORDINGS / "demo" / "stop.wav").astype(np.float64) / 32768
-    at = 6 * SAMPLE_RATE
-    while len(played) * SAMPLE_RATE / rate < at + len(person) + SAMPLE_RATE:
-        played = np.concatenate([played, voice[0]])
-    echo = room(played, rate)
-    person *= loudness * np.sqrt(np.mean(echo ** 2) / np.mean(person[np.abs(person) > 0.01] ** 2))
-    mic = echo.copy()
-    mic[at:at + len(person)] += person
-    cleaned = run(EchoCanceller(engine="chooser"), played, rate, mic)
-    span = slice(at, at + len(person))
-    kept = db(cleaned[span]) - db(person)
-    assert kept > -3, f"the person's speech came out {kept:.1f} dB down"
-
-
 def test_a_new_canceller_lets_none_of_its_first_lines_through(kb):
     """A new AEC3 removes 20 dB and more after a second or so of speech, then for a while some 3 s in
     passes its input nearly whole: the canceller hands on silence until AEC3 has shown it removes the
     echo (after that leak). Its first lines, with no one talking, never reach the level a command is
-    counted at (a canceller that trusted AEC3 after 1.5 s let through 9 such chunks here). That level is
-    judged on AEC3's output: what the command decoder hears while the skill speaks, Speex's linear
-    output, does let some of them through (4 chunks here, at 6.5-7.5 s)."""
+    counted at (a canceller that trusted AEC3 after 1.5 s let through 9 such chunks here)."""
     from voice_skill.speech_out import Synthesizer
     from voice_skill.tuning import LEVEL_FLOOR
 
@@ -133,9 +103,9 @@ def test_a_new_canceller_lets_none_of_its_first_lines_through(kb):
     echo = room(played, rate)
     echo *= 0.025 / np.sqrt(np.mean(echo ** 2))  # about -32 dBFS at the microphone, as in the virtual room
     canceller = EchoCanceller()
-    judged: list[float] = []
-    run(canceller, played, rate, echo, judged_levels=judged)
-    loud = np.flatnonzero(np.array(judged) > LEVEL_FLOOR) * CHUNK / SAMPLE_RATE
+    cleaned = run(canceller, played, rate, echo)
+    chunks = cleaned[:len(cleaned) // CHUNK * CHUNK].reshape(-1, CHUNK)
+    loud = np.flatnonzero(np.sqrt(np.mean(chunks ** 2, axis=1)) > LEVEL_FLOOR) * CHUNK / SAMPLE_RATE
     assert canceller.learnt and loud.size == 0, f"its own voice came through at {loud} s"
 
 

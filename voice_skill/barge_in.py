@@ -36,7 +36,6 @@ class Canceller(Protocol):
     """What the listener needs of the echo canceller (voice_skill.echo.EchoCanceller)."""
 
     echo_likeness: float  # how much the last chunk it gave looks like the echo of what was played (0-1)
-    judged_level: float  # the last chunk's level where a person's sound is judged (may differ from what it gave)
 
 
 @dataclass
@@ -68,8 +67,7 @@ class CommandListener:
     def feed(self, chunk: bytes) -> Command | None:
         self.quiet.update(chunk)
         likeness = 0.0 if self.canceller is None else self.canceller.echo_likeness
-        chunk_level = level(chunk) if self.canceller is None else self.canceller.judged_level
-        if persons_sound(chunk_level, likeness):
+        if persons_sound(level(chunk), likeness):
             self.loud_s += len(chunk) / 2 / SAMPLE_RATE
         heard = self.recognizer.accept(chunk)
         if heard.final and not heard.text and not self.quiet.speech_ended:

@@ -1,5 +1,4 @@
-"""Echo cancellation behind the microphone: WebRTC's AEC3 (livekit), fed the exact samples played;
-while the skill speaks, SpeexDSP's linear canceller for the command decoder (ENGINES, "chooser").
+"""Echo cancellation behind the microphone: WebRTC's AEC3 (livekit), fed the exact samples played.
 
 A home device's microphone hears its own speaker. The skill owns its output stream, so it knows
 the samples it played and when they reached the speaker; the speaker hands those to `played`, and
@@ -29,40 +28,41 @@ the echo and Vosk hears "how", "ow" or "up"; with the echo 4 dB under the comman
 made gentler from here: livekit (1.2.1) builds AEC3 with its default configuration and exposes only
 the four switches above (its NewApmRequest has no other field), not EchoCanceller3Config.
 
-Other engines (bench/barge_in.py --engine; seed 11, 44 commands per ratio, heard at +6/0/-6 dB):
+Other engines, measured behind this canceller (branch b7, commit 1c072c9 has them: an Engine seam,
+`bench/barge_in.py --engine`; `nice -n 19 .venv/bin/python -m bench.barge_in --minutes 0 --skip-raw
+--seed 11`, 44 commands per ratio, heard at +6/0/-6 dB; AEC3 here 82/77/68%):
 - No Python binding here exposes AEC3's configuration or its linear output (export_linear_aec_output):
-  pywebrtc-audio 0.2.0 (wheels) builds AEC3 with its defaults and takes only on/off switches, ns level
-  and AGC gains; as a drop-in it heard 68/64/45% (AEC3 through livekit: 82/77/68%). aec-audio-processing
-  1.0.1 is a source package only (swig, meson, a compiler) whose binding has the same switches; not
-  built. Debian's libwebrtc-audio-processing is 0.3, the pre-AEC3 canceller (PulseAudio's, see above).
-- SpeexDSP: speexdsp-aec 0.1.0 (a ctypes wheel over the system's libspeexdsp1) installs here; speexaec
-  0.1.3 needs libspeexdsp-dev to build and its preprocessor cannot take the echo state (no residual
-  suppressor either); pyspeexaec 0.2's source package does not build. Speex's linear filter alone heard
-  100/100/100%, self-triggers 0 in 37.6 min with each of seeds 11 and 7, but its leftover echo was
-  taken for a person's sound (ducking with no one talking 44.7 and 36.7 an hour, AEC3 4.8 and 1.6),
-  and in the virtual room it made the skill duck and once act on "done" (next) for piper-joe's "stop".
-- So "chooser" (LinearWhileSpeaking): AEC3 for everything the main decoder hears (unchanged from
-  idle), Speex's linear output for the command decoder while the skill's voice may be in the room, and
-  whether a person is there at all judged on AEC3's output (judged_level, echo_likeness). Simulated
-  room: 100/100/100%. Virtual room, echo at the command's level (bench/barge_in_room.py --volume 100
-  --rounds 10 --command stop, command 0.9 dB under the echo): piper-joe 2/10, espeak-en-us-f2 4/10
-  (AEC3 alone: 0/10 and 4-5/10), one run each. The simulated room's echo path is linear and fixed,
-  which a linear filter removes well; why the virtual room differs is not measured (its loopback
-  adjusts its rate to hold the latency, and Speex removed only 10-15 dB there, as noted above).
+  pywebrtc-audio 0.2.0 (wheels) builds AEC3 with its defaults and has only on/off switches, the noise
+  suppressor's level and AGC gains; as a drop-in it heard 68/64/45%. aec-audio-processing 1.0.1 is a
+  source package only (swig, meson, a compiler) with the same switches; not built. Debian's
+  libwebrtc-audio-processing is 0.3, the pre-AEC3 canceller (PulseAudio's, above).
+- SpeexDSP: speexdsp-aec 0.1.0 (a ctypes wheel over the system's libspeexdsp1) installs; speexaec 0.1.3
+  needs libspeexdsp-dev to build and cannot give its preprocessor the echo state (so no residual
+  suppressor from it either); pyspeexaec 0.2's source package does not build. Speex's linear filter
+  (no suppressor) heard 100/100/100%, 0 self-triggers in 37.6 min with each of seeds 11 and 7, RTF
+  0.10, but its leftover echo was taken for a person's sound (ducking with no one talking 44.7 and 36.7
+  an hour; AEC3 4.8 and 1.6).
+- "chooser": AEC3 for the main decoder, Speex's linear output for the command decoder while the skill
+  speaks, a person's presence (ducking, MIN_LOUD_S) judged on AEC3's output: simulated room 100/100/100%,
+  0 self-triggers in 37.6 min (seed 7), ducking 9.6 an hour, RTF 0.113. But in the virtual room, echo at
+  the command's level (bench/barge_in_room.py --volume 100 --rounds 10): "stop" piper-joe 2/10,
+  espeak-en-us-f2 4/10 (AEC3 0/10, 4-5/10); "next" 1/10 and 1/10 (AEC3 9/10 and 9/10). With presence
+  judged on Speex's output instead: "stop" 5/10 (p50 980 ms, max 2030 ms) and 7/10, the skill
+  ducking with no one talking, and piper-joe's "stop" once acted on as "done" (next). Not adopted.
+  The simulated room's echo path is linear and fixed, which a linear filter removes well; why the
+  virtual room differs was not measured (its loopback adjusts its rate to hold the latency).
 """
 
 from __future__ import annotations
 
 import collections
 import threading
-from typing import Protocol
 
 import numpy as np
 import soxr
 
-from voice_skill.audio_in import SAMPLE_RATE, level, to_pcm16
+from voice_skill.audio_in import SAMPLE_RATE, to_pcm16
 from voice_skill.errors import SkillError
-from voice_skill.tuning import ECHO_ENGINE
 from voice_skill.tuning import LEVEL_FLOOR  # the level at which the command decoder counts sound at all
 
 FRAME = SAMPLE_RATE // 100  # AEC3 takes 10 ms frames
@@ -112,8 +112,14 @@ class EchoCanceller:
     thread (`played`) and one microphone consumer (`process`)."""
 
     def __init__(self, noise_suppression: bool = False, high_pass_filter: bool = True,
-                 auto_gain_control: bool = True, engine: str = ECHO_ENGINE) -> None:
-        self._engine = make_engine(engine, noise_suppression, high_pass_filter, auto_gain_control)
+                 auto_gain_control: bool = True) -> None:
+        try:
+            from livekit import rtc
+        except ImportError as error:
+            raise SkillError(f"echo cancellation is not available ({error})") from None
+        self._rtc = rtc
+        self._apm = rtc.AudioProcessingModule(echo_cancellation=True, noise_suppression=noise_suppression,
+                                              high_pass_filter=high_pass_filter, auto_gain_control=auto_gain_control)
         self._lock = threading.Lock()
         self._incoming: collections.deque[tuple[np.ndarray, int, float]] = collections.deque()
         self._resampler: soxr.ResampleStream | None = None  # the played audio to 16 kHz
@@ -135,8 +141,6 @@ class EchoCanceller:
         self._since_sound = TAIL_FRAMES  # frames since the reference last carried sound
         self.last_sound_at = float("-inf")  # when the last played block carrying sound was heard
         self.echo_likeness = 0.0  # of the last chunk's output: see _likeness
-        self.judged_level = 0.0  # RMS of the last chunk as judged for a person's sound (see LinearWhileSpeaking)
-        self._heard = True  # did the last frame's output come from the engine (not the learning gate's silence)?
 
     # --- the speaker's side (its audio thread: only queue) ---
 
@@ -163,17 +167,13 @@ class EchoCanceller:
         mic = np.concatenate([self._mic_rest, mic])
         whole = len(mic) // FRAME * FRAME
         self._follow_lag(mic[:whole])
-        out, judged = [], []
-        for at in range(0, whole, FRAME):
-            out.append(self._cancel(mic[at:at + FRAME], self._mic_next + at))
-            judged.append(getattr(self._engine, "judged", out[-1]) if self._heard else out[-1])
+        out = [self._cancel(mic[at:at + FRAME], self._mic_next + at) for at in range(0, whole, FRAME)]
         self._mic_rest = mic[whole:]
         self._mic_next += whole
         self._forget_before(self._mic_next - int(KEEP_S * SAMPLE_RATE))
-        judged_chunk = b"".join(judged)
-        self.judged_level = level(judged_chunk)
-        self.echo_likeness = self._likeness(np.frombuffer(judged_chunk, dtype="<i2"), self._mic_next - whole)
-        return b"".join(out)
+        cleaned = b"".join(out)
+        self.echo_likeness = self._likeness(np.frombuffer(cleaned, dtype="<i2"), self._mic_next - whole)
+        return cleaned
 
     def _likeness(self, out: np.ndarray, position: int) -> float:
         """echo_likeness of `out`, from absolute sample `position`, against what was played then."""
@@ -192,16 +192,18 @@ class EchoCanceller:
 
     def _cancel(self, frame: np.ndarray, position: int) -> bytes:
         reference = self._reference_at(position - int(round((self.lag_s - ECHO_BEHIND_S) * SAMPLE_RATE)))
-        out = self._engine.cancel(frame.astype("<i2"), reference)
+        self._apm.process_reverse_stream(self._rtc.AudioFrame(bytearray(reference.tobytes()), SAMPLE_RATE, 1, FRAME))
+        self._apm.set_stream_delay_ms(int(ECHO_BEHIND_S * 1000))
+        near = self._rtc.AudioFrame(bytearray(frame.astype("<i2").tobytes()), SAMPLE_RATE, 1, FRAME)
+        self._apm.process_stream(near)
+        out = bytes(near.data.cast("B"))
         sound = bool(reference.any())
         self._since_sound = 0 if sound else self._since_sound + 1
         if not self.learnt:
             if sound:
                 self._learn(frame, out)
             if self._since_sound < TAIL_FRAMES:  # its voice may be in the room, and AEC3 not yet trusted
-                self._heard = False
                 return bytes(2 * FRAME)
-        self._heard = True
         return out
 
     def _learn_anew(self, settle_s: float) -> None:
@@ -311,77 +313,6 @@ class EchoCanceller:
         drop = position - self._reference_start
         if drop > 0 and drop < len(self._reference):
             self._reference, self._reference_start = self._reference[drop:], position
-
-
-
-class Engine(Protocol):
-    """One 10 ms frame of the microphone (16 kHz int16) with the echo of `reference` removed, the
-    reference handed ECHO_BEHIND_S ahead of its echo."""
-
-    def cancel(self, mic: np.ndarray, reference: np.ndarray) -> bytes: ...
-
-
-class LivekitAec3:
-    """WebRTC's AEC3 with its residual suppressor, as livekit builds it (the skill's canceller)."""
-
-    def __init__(self, noise_suppression: bool, high_pass_filter: bool, auto_gain_control: bool) -> None:
-        try:
-            from livekit import rtc
-        except ImportError as error:
-            raise SkillError(f"echo cancellation is not available ({error})") from None
-        self._rtc = rtc
-        self._apm = rtc.AudioProcessingModule(echo_cancellation=True, noise_suppression=noise_suppression,
-                                              high_pass_filter=high_pass_filter, auto_gain_control=auto_gain_control)
-
-    def cancel(self, mic: np.ndarray, reference: np.ndarray) -> bytes:
-        self._apm.process_reverse_stream(self._rtc.AudioFrame(bytearray(reference.tobytes()), SAMPLE_RATE, 1, FRAME))
-        self._apm.set_stream_delay_ms(int(ECHO_BEHIND_S * 1000))
-        near = self._rtc.AudioFrame(bytearray(mic.tobytes()), SAMPLE_RATE, 1, FRAME)
-        self._apm.process_stream(near)
-        return bytes(near.data.cast("B"))
-
-
-class SpeexLinear:
-    """SpeexDSP's linear MDF filter alone (libspeexdsp through speexdsp-aec): no residual suppressor."""
-
-    def __init__(self, noise_suppression: bool, high_pass_filter: bool, auto_gain_control: bool) -> None:
-        try:
-            from speexdsp_aec import SpeexAec
-            self._aec = SpeexAec(SAMPLE_RATE, frame_ms=FRAME * 1000 // SAMPLE_RATE, filter_tail_ms=SPEEX_TAIL_MS)
-        except (ImportError, RuntimeError) as error:
-            raise SkillError(f"echo cancellation is not available ({error})") from None
-
-    def cancel(self, mic: np.ndarray, reference: np.ndarray) -> bytes:
-        return self._aec.process(mic, reference)
-
-
-class LinearWhileSpeaking:
-    """Both cancellers on every frame (each keeps learning the room); what comes out is Speex's linear
-    output while the skill's voice may be in the room (the command decoder's audio), AEC3's otherwise
-    (the main decoder's, unchanged from idle). Whether a person is there at all is judged on AEC3's
-    output (`judged`): in the virtual room Speex's leftover echo was taken for a person's sound, and the
-    skill lowered its voice with no one talking."""
-
-    def __init__(self, noise_suppression: bool, high_pass_filter: bool, auto_gain_control: bool) -> None:
-        self._full = LivekitAec3(noise_suppression, high_pass_filter, auto_gain_control)
-        self._linear = SpeexLinear(noise_suppression, high_pass_filter, auto_gain_control)
-        self._since_sound = TAIL_FRAMES
-
-    def cancel(self, mic: np.ndarray, reference: np.ndarray) -> bytes:
-        full, linear = self._full.cancel(mic, reference), self._linear.cancel(mic, reference)
-        self.judged = full
-        self._since_sound = 0 if reference.any() else self._since_sound + 1
-        return linear if self._since_sound < TAIL_FRAMES else full
-
-
-SPEEX_TAIL_MS = 250  # the reference's lead (ECHO_BEHIND_S) and the room's reverberation
-ENGINES = {"aec3": LivekitAec3, "speex": SpeexLinear, "chooser": LinearWhileSpeaking}
-
-
-def make_engine(name: str, noise_suppression: bool, high_pass_filter: bool, auto_gain_control: bool) -> Engine:
-    if name not in ENGINES:
-        raise SkillError(f"no echo canceller called {name!r} (there are: {', '.join(ENGINES)})")
-    return ENGINES[name](noise_suppression, high_pass_filter, auto_gain_control)
 
 
 def echo_likeness(out: np.ndarray, reference: np.ndarray) -> float:

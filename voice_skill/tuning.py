@@ -380,12 +380,3 @@ ECHO_LIKENESS_MAX = 0.3
 # 1.4-1.9 dB under the echo), with all three: "stop" piper-joe 0/10 and 0/10, espeak-en-us-f2 5/10 and
 # 4/10 (before: 0/10 each); "next" 9/10 and 9/10 (step 2 within 800 ms every time it was heard).
 DUCK_DB = 20.0
-# The echo canceller's engine (voice_skill.echo.ENGINES): "chooser" hands the command decoder Speex's
-# linear output while the skill speaks and AEC3's otherwise. bench.barge_in (seed 11, 44 commands per
-# ratio), heard at +6/0/-6 dB: AEC3 82/77/68%; Speex linear (chooser) 100/100/100%; AEC3 as
-# pywebrtc-audio 0.2.0 builds it 68/64/45%. Self-triggers with Speex: 0 in 37.6 min with each of seeds
-# 11 and 7, but ducking with no one talking 44.7 and 36.7 an hour (AEC3: 4.8 and 1.6), and in the
-# virtual room one wrong action: so a person is judged on AEC3's output (voice_skill.echo). Virtual room,
-# echo at the command's level (bench/barge_in_room.py --volume 100 --rounds 10 --command stop): piper-joe
-# 2/10, espeak-en-us-f2 4/10 (AEC3 alone 0/10 and 4-5/10).
-ECHO_ENGINE = "chooser"
