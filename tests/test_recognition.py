@@ -29,11 +29,11 @@ def answer_all(rows: list[dict], *extra: str) -> list[dict]:
 
 
 # Decoding is deterministic (the dither is seeded), so the floors sit close under what is measured
-# (.venv/bin/python -m bench.answer): clean 95.0%, babble 82.9%, one talker 10 dB below 71.4% (60.0%
+# (.venv/bin/python -m bench.answer): clean 95.7%, babble 84.3%, one talker 10 dB below 75.7% (60.0%
 # without the level filter, 65.7% without the second reading), TV 67.1%; and the relief request on
-# its own 19/20, 8/10, 8/10 (4/10 without the second reading), 8/10.
-@pytest.mark.parametrize("condition, floor, relief_floor", [("clean", 0.93, 0.95), ("babble10", 0.80, 0.8),
-                                                            ("talk10", 0.70, 0.8), ("tv10", 0.65, 0.8)])
+# its own 19/20, 8/10, 8/10 (4/10 without the second reading), 9/10.
+@pytest.mark.parametrize("condition, floor, relief_floor", [("clean", 0.93, 0.95), ("babble10", 0.82, 0.8),
+                                                            ("talk10", 0.74, 0.8), ("tv10", 0.65, 0.9)])
 def test_recordings_reach_the_right_intent(condition, floor, relief_floor):
     rows = manifest(condition)
     answers = answer_all(rows)
