@@ -241,7 +241,7 @@ class Recognizer(Utterances):
         """How long the speech since the last reset ran: from the first to the last word of the loudest
         talker (the words within SPOKEN_MARGIN_DB of the loudest one, over every utterance), in
         seconds; 0.0 if no word was heard. A request said on its own is over in a few seconds; four
-        seconds of running talk fill their four seconds."""
+        seconds of running talk fill most of theirs (a long [unk] over a pause is quieter than words)."""
         spoken = foreground(self._stream_words, [w["level"] for w in self._stream_words], SPOKEN_MARGIN_DB)
         return spoken[-1]["end"] - spoken[0]["start"] if spoken else 0.0
 
