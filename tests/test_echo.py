@@ -65,10 +65,12 @@ def test_its_own_voice_is_removed_whatever_the_devices_report(voice, clock_error
     assert abs(canceller.lag_s - (0.04 - clock_error_s)) < 0.03, f"echo found {canceller.lag_s:.3f} s behind"
     settled = slice(5 * SAMPLE_RATE, len(cleaned))  # once it has found the delay and adapted
     removed = db(echo[settled][:len(cleaned[settled])]) - db(cleaned[settled])
-    # AEC3 (livekit's build) runs in one of two modes for a whole process, seen in 1 process in 8:
-    # 53-59 dB removed here, or 28-42 dB in the weaker one; 25 dB holds in both, and a canceller
-    # that is off or misaligned removes next to nothing.
-    assert removed > 25, f"only {removed:.1f} dB of echo removed"
+    # AEC3 (livekit's build) removes different amounts from one process to the next, whatever the
+    # audio: 53-59 dB here, 28-42 dB in a weaker mode (1 process in 8), and once, in a fresh clone's
+    # full suite (session 7), 17.2 dB at no clock error; run alone in fresh processes it gave 39.3 dB
+    # six times in six. Fed the wrong reference it removes -4.8 dB; fed the right one 0.5 s late, 9.5 dB
+    # (/tmp probes, session 7). The cause of the spread is inside livekit; 14 dB tells working from not.
+    assert removed > 14, f"only {removed:.1f} dB of echo removed"
 
 
 def test_a_person_speaking_over_it_is_kept(voice):
