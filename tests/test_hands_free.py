@@ -41,6 +41,8 @@ def understood(matcher: Matcher, text: str, active: bool = False) -> str | None:
     ("my calf just cramped up", "cramp_relief"),  # like no example, but the complaint stated outright
     ("my calf muscle [unk] seize up", "cramp_relief"),
     ("the match was good and then my calf is cramping", "cramp_relief"),  # a request ending other talk
+    ("ow my leg is cramping [unk]", "cramp_relief"),  # the complaint stated outright, trailing off
+    ("[unk] my calf just cramp [unk]", "cramp_relief"),
 ])
 def test_a_clear_request_starts_it_from_idle(matcher, text, intent):
     assert understood(matcher, text) == intent
@@ -48,6 +50,8 @@ def test_a_clear_request_starts_it_from_idle(matcher, text, intent):
 
 @pytest.mark.parametrize("text", [
     "the cramp has passed but my leg aches [unk]",  # unsure at the end: talk running on
+    "my calf hurts [unk]",  # the same, and no cramp stated: trailing off is no excuse
+    "my cramp is gone [unk]",  # a cramp, but no calf or leg
     "the cramp [unk] passed [unk] my leg aches",  # two unsure words
     "calf [unk] cramp",  # too few sure words around the unsure one
     "is it because i don't drink enough water",  # names no calf and no cramp

@@ -229,7 +229,8 @@ def is_for_us(text: str, match: Match, matcher: Understanding, *, active: bool, 
         return match.confidence >= matcher.threshold
     if match.intent == "help":  # "help" alone may start it, but only when heard beyond doubt
         return match.confidence >= HELP_CONFIDENCE
-    unsure_ok = mostly_sure(text) if whole else UNK not in text.split()
+    unsure_ok = (mostly_sure(text) or match.intent == RELIEF and trails_off(text, matcher)) if whole \
+        else UNK not in text.split()
     named = matcher.mentions(text)
     if not (unsure_ok and (named.complaint or whole and named.leg)):
         return False
@@ -257,6 +258,18 @@ def mostly_sure(text: str) -> bool:
         return True
     return (unsure <= MAX_UNSURE_WORDS and len(words) - unsure >= MIN_SURE_WORDS
             and words[-1] != UNK)
+
+
+def trails_off(text: str, matcher: Understanding) -> bool:
+    """Does the complaint, stated outright and heard surely, end in words Vosk was unsure of ("ow my
+    leg is cramping [unk]": a groan, or "badly" said through the pain)? Only a plain statement of the
+    complaint (calf or leg and a cramp) may: talk running on after words that merely matched must not."""
+    words = text.split()
+    while words and words[-1] == UNK:
+        words.pop()
+    stated = " ".join(words)
+    named = matcher.mentions(stated)
+    return len(words) < len(text.split()) and mostly_sure(stated) and named.leg and named.cramp
 
 
 def as_command(text: str, matcher: Understanding, clipped: Mapping[str, str]) -> Match:
