@@ -154,6 +154,16 @@ def test_the_free_decoding_is_asked_for_only_when_the_answer_needs_it(matcher):
     assert asked == [1]
 
 
+def test_an_answer_heard_beyond_doubt_in_a_request_s_span_is_not_second_guessed(matcher):
+    # bench clean: the free decoding lost "varicose", which the grammar heard (every word sure)
+    heard, freely = "do varicose means give you cramps", "do [unk] close means gave you promise"
+    assert answered(matcher, heard, freely=freely, spoken_s=2.2) == "cause_varicose_veins"
+    assert answered(matcher, heard, freely=freely, spoken_s=REQUEST_SPAN_S + 0.5) == "unknown"  # running talk
+    assert answered(matcher, heard, freely=freely) == "cramp_relief"  # span not measured: checked as before
+    unsure = "do varicose [unk] give you cramps"  # an unsure word: still checked
+    assert answered(matcher, unsure, freely=freely, spoken_s=2.2) != "cause_varicose_veins"
+
+
 def test_a_relief_request_of_a_request_s_length_is_never_second_guessed(matcher):
     # in noise its words are the ones the grammar still hears, and free decoding loses them
     for heard in ("help me my leg a cramp", "ow my calf eating gone", "my calf just cramp woke [unk]",

@@ -25,7 +25,7 @@ from voice_skill.tuning import (COMMAND_CONFIDENCE, COMMAND_SPAN_S, FREE_FIT, HE
                                 MAX_REQUEST_WORDS, MAX_UNSURE_WORDS, MIN_SURE_WORDS, QUESTION_CONFIDENCE,
                                 QUESTION_PROMINENCE_DB, RELIEF_FLOOR, RELIEF_PROMINENCE_DB, RELIEF_SELF_EVIDENT_WORDS,
                                 RELIEF_UNSURE_SHARE, REQUEST_SPAN_S, REREAD_COMMAND_WORDS, SELF_EVIDENT_FIT,
-                                SELF_EVIDENT_UNSURE_SHARE, START_CONFIDENCE, UNSURE_FIT)
+                                SELF_EVIDENT_UNSURE_SHARE, START_CONFIDENCE, SURE_ANSWER_CONFIDENCE, UNSURE_FIT)
 
 STEERING = ("stop", "next", "repeat")  # the commands that steer the steps
 INTERRUPTING = (*STEERING, "help", RELIEF)  # what may cut the skill short while it speaks
@@ -135,7 +135,19 @@ def needs_second_opinion(text: str, match: Match, matcher: Understanding, spoken
     loose = matcher.fit(sure_words(text), match.intent) < SELF_EVIDENT_FIT
     if match.intent == RELIEF:
         return loose and (len(words) > RELIEF_SELF_EVIDENT_WORDS or runs_long(spoken_s))
+    if said_surely(words, match, spoken_s):
+        return False
     return words.count(UNK) > SELF_EVIDENT_UNSURE_SHARE * len(words) or loose
+
+
+def said_surely(words: list[str], match: Match, spoken_s: float | None) -> bool:
+    """Was the answer heard beyond doubt: every word sure, matching at SURE_ANSWER_CONFIDENCE, in speech
+    no longer than a request (REQUEST_SPAN_S)? Then a free decoding has nothing to add: it loses the
+    rare words the grammar still hears ("do varicose veins give you cramps" came out "do [unk] close
+    means gave you promise"), and talk forced onto the grammar runs longer or leaves words unsure.
+    Unmeasured span: no."""
+    return (UNK not in words and match.confidence >= SURE_ANSWER_CONFIDENCE and spoken_s is not None
+            and not runs_long(spoken_s))
 
 
 def confirmed(free_text: str | None, match: Match, matcher: Understanding) -> bool:
