@@ -27,7 +27,9 @@ def vocabulary_words() -> set[str]:
     """Every word in every language's vocabulary file, and every answer's keywords."""
     words: set[str] = set()
     for path in knowledge.DEFAULT_RESPONSES_DIR.glob("*/vocabulary.toml"):
-        for value in tomllib.loads(path.read_text(encoding="utf-8")).values():
+        for name, value in tomllib.loads(path.read_text(encoding="utf-8")).items():
+            if name == "sounds":  # letters and how they sound, not words
+                continue
             items = [*value.items()] if isinstance(value, dict) else [(item,) for item in value]
             words |= {word for item in items for text in item for word in text.lower().split()}
     for entry in knowledge.load().entries.values():

@@ -15,6 +15,18 @@ from __future__ import annotations
 
 # --- matcher: text to intent (voice_skill/matcher.py) --------------------------------------------
 
+# By ear (matcher.ByEar, Indonesian): how like a phrasing, run together and spelled as it sounds
+# (rapidfuzz ratio, 0-1), words placed nowhere must sound to be taken for a command / a question, and by
+# how much more than like its rival (another command; the relief request). Measured on Whisper's
+# transcripts of dev, dev2, the negatives, 10 quiet minutes and the English recordings (bench/by_ear.py):
+# commands meant: 0.75, 0.727 (taken), 0.667, 0.615; English talk and noise at most 0.696 and 0.667, so
+# 0.7 separates them, by a hair (0.65: 2 of them became commands). Questions meant: 0.61-0.76, margins
+# 0.09-0.22 over the relief request; a relief request at 0.667 had a margin of 0.0. A margin of 0.05
+# also refuses "Sudah. Apa." ("sudah, lalu apa": stop 0.727, next 0.714).
+BY_EAR_COMMAND_MIN = 0.7
+BY_EAR_QUESTION_MIN = 0.6
+BY_EAR_MARGIN = 0.05
+
 # Off topic, an answer scoring below this is `unknown`. 0.6: text 295/140, rec 133/58/36; 0.7: text 296/138.
 ACCEPT_THRESHOLD = 0.65
 # On topic, when every answer scores below this: the relief steps. 0.4: rec 133/58/36; 0.6: text 295/138.
