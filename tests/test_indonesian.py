@@ -55,11 +55,11 @@ def test_held_out_requests_reach_the_right_intent(held_out):
     everything = [ok for oks in by_intent.values() for ok in oks]
     wrong = [(row["text"], row["voice"], answer["transcript"], answer["intent"])
              for row, answer in held_out if answer["intent"] != row["intent"]]
-    # Measured (bench/indonesian.py): relief 19/22, all 46/68 (42/68 before the controls' second listen).
-    # Floors a little below, so that a real regression fails; the issue's targets (95%, 80%) are not
-    # reached yet with Whisper base.
+    # Measured (bench/indonesian.py): relief 19/22, all 51/68 with text the words place nowhere compared
+    # by ear (47/68 before; 42/68 before the controls' second listen). Floors a little below, so that a
+    # real regression fails; the issue's targets (95%, 80%) are not reached yet with Whisper base.
     assert sum(relief) / len(relief) >= 0.8, wrong
-    assert sum(everything) / len(everything) >= 0.62, wrong
+    assert sum(everything) / len(everything) >= 0.7, wrong
 
 
 def test_the_relief_request_brings_the_first_indonesian_step(held_out, kb):
