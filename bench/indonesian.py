@@ -150,7 +150,7 @@ def quiet_soak(recognizer: WhisperRecognizer, kb, minutes: float, seed: int = 14
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sets", default="check,negatives", help="comma-separated: dev, check, negatives")
+    parser.add_argument("--sets", default="check,negatives", help="comma-separated: dev, dev2 (tuning), check (held out), negatives")
     parser.add_argument("--prompt", choices=["examples", "none"], default="examples")
     parser.add_argument("--beam", type=int, default=1)
     parser.add_argument("--window", type=int, default=ENCODER_WINDOW_S, help="encoder window, seconds (30: Whisper's own)")

@@ -1,6 +1,8 @@
 """Matcher accuracy on a phrase set, and matching speed over 1,000 queries.
 
-    .venv/bin/python bench/matcher.py [tests/data/dev_phrases.tsv ...] [--errors]
+    .venv/bin/python bench/matcher.py [tests/data/dev_phrases.tsv ...] [--errors] [--by-ear]
+
+--by-ear: each language's rows as that language's conversation matches them (Indonesian also by ear).
 """
 
 from __future__ import annotations
@@ -27,13 +29,16 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("sets", nargs="*", type=Path, default=[ROOT / "tests/data/dev_phrases.tsv"])
     parser.add_argument("--errors", action="store_true", help="list every miss")
+    parser.add_argument("--by-ear", action="store_true", help="compare by ear where the language's vocabulary says how")
     args = parser.parse_args()
-    matcher = Matcher(knowledge.load())
+    kb = knowledge.load()
+    matcher = Matcher(kb)
+    matchers = {lang: Matcher(kb, by_ear=lang) if args.by_ear else matcher for lang in knowledge.LANGUAGES}
     for path in args.sets:
         rows = read_phrases(path)
         right: dict[str, list[bool]] = defaultdict(list)
         for lang, intent, text in rows:
-            got = matcher.match(text)
+            got = matchers[lang].match(text)
             right[lang].append(got.intent == intent)
             if args.errors and got.intent != intent:
                 print(f"  MISS {lang} {intent:32} -> {got.intent:32} {got.confidence:.2f}  {text}")

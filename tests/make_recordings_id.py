@@ -3,8 +3,9 @@ must never be taken for a request (English talk, silence, noise, music).
 
     python3 tests/make_recordings_id.py     # needs numpy, soundfile and espeak-ng on PATH
 
-Writes tests/recordings/id/: dev/ (wordings and voices used while tuning), check/ (other wordings,
-other voices and speeds: kept apart to measure on), negatives/ (4 s pieces) and manifest.tsv.
+Writes tests/recordings/id/: dev/ (wordings and voices used while tuning), dev2/ (a second tuning set:
+other wordings, in voices neither dev nor check uses), check/ (other wordings, other voices and speeds:
+kept apart to measure on), negatives/ (4 s pieces) and manifest.tsv.
 FLAC, 16 kHz mono 16-bit, to keep the repository small. Output is the same on every run.
 """
 
@@ -26,11 +27,12 @@ OUT = Path(__file__).resolve().parent / "recordings" / "id"
 NEGATIVE_S = 4.0
 SEED = 20261130
 
-# espeak-ng's Indonesian voice with its variants; the check set hears none of the dev voices.
+# espeak-ng's Indonesian voice with its variants; the check set hears none of the dev or dev2 voices.
 VOICES = {
     "dev": (Voice("id", "id", 150), Voice("id-f3", "id+f3", 140), Voice("id-m3", "id+m3", 165)),
     "check": (Voice("id-f2", "id+f2", 135), Voice("id-m7", "id+m7", 170), Voice("id-f4", "id+f4", 155),
               Voice("id-klatt3", "id+klatt3", 145), Voice("id-andrea", "id+Andrea", 160)),
+    "dev2": (Voice("id-m2", "id+m2", 150), Voice("id-f1", "id+f1", 145), Voice("id-m5", "id+m5", 160)),
 }
 VOICES_PER_PHRASE = 2
 # Talk that is not for the skill, in voices the requests never use.
@@ -133,7 +135,7 @@ def main() -> None:
     with open(OUT / "manifest.tsv", "w", encoding="utf-8", newline="") as handle:
         handle.write("path\tid\tintent\ttext\tvoice\tset\n")
         handle.writelines("\t".join([t.path, t.id, t.intent, t.text, t.voice, t.set]) + "\n" for t in takes)
-    counts = {s: sum(t.set == s for t in takes) for s in ("dev", "check", "negatives")}
+    counts = {s: sum(t.set == s for t in takes) for s in ("dev", "dev2", "check", "negatives")}
     print(f"{len(takes)} recordings in {OUT}: " + ", ".join(f"{s} {n}" for s, n in counts.items()))
 
 

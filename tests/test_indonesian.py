@@ -55,11 +55,11 @@ def test_held_out_requests_reach_the_right_intent(held_out):
     everything = [ok for oks in by_intent.values() for ok in oks]
     wrong = [(row["text"], row["voice"], answer["transcript"], answer["intent"])
              for row, answer in held_out if answer["intent"] != row["intent"]]
-    # Measured (bench/indonesian.py): relief 19/22, all 46/68 (42/68 before the controls' second listen).
-    # Floors a little below, so that a real regression fails; the issue's targets (95%, 80%) are not
-    # reached yet with Whisper base.
+    # Measured (bench/indonesian.py): relief 19/22, all 51/68 with text the words place nowhere compared
+    # by ear (47/68 before; 42/68 before the controls' second listen). Floors a little below, so that a
+    # real regression fails; the issue's targets (95%, 80%) are not reached yet with Whisper base.
     assert sum(relief) / len(relief) >= 0.8, wrong
-    assert sum(everything) / len(everything) >= 0.62, wrong
+    assert sum(everything) / len(everything) >= 0.7, wrong
 
 
 def test_the_relief_request_brings_the_first_indonesian_step(held_out, kb):
@@ -259,12 +259,10 @@ def test_a_missing_or_damaged_model_is_one_line_naming_the_fix(tmp_path):
     assert "could not be loaded" in done.stderr and "voice-skill model fetch --lang id" in done.stderr
 
 
-@pytest.mark.parametrize("name, intent", [("d_stop_01__id-f3", "stop"), ("d_next_03__id-m3", "next"),
-                                          ("d_next_02__id-m3", "next")])
+@pytest.mark.parametrize("name, intent", [("d_stop_01__id-f3", "stop"), ("d_next_02__id-m3", "next")])
 def test_a_command_the_first_listen_drops_is_heard_against_the_controls(whisper, kb, name, intent):
-    """Measured on the dev recordings: "berhenti" first came out "Bantuan.", "sudah, terus apa" was
-    unconfirmed and "oke berikutnya" came out "Okamarikutia."; heard again against the controls' phrasings
-    alone, each is its control."""
+    """Measured on the dev recordings: "berhenti" first came out "Bantuan." and "oke berikutnya" came out
+    "Okamarikutia."; heard again against the controls' phrasings alone, each is its control."""
     options = steered(kb)
     matcher = Matcher(kb)
     path = ID_RECORDINGS / "dev" / f"{name}.flac"
@@ -272,3 +270,14 @@ def test_a_command_the_first_listen_drops_is_heard_against_the_controls(whisper,
     twice = WhisperRecognizer(whisper, options).transcribe(file_chunks(path))
     assert matcher.match(once).intent != intent, once
     assert matcher.match(twice).intent == intent, twice
+
+
+def test_a_command_is_confirmed_by_readings_that_sound_like_it(whisper, kb):
+    """"sudah, terus apa" (dev, m3): "Sudap. Terus apa." means next, but by their words alone most of the
+    n-best readings meant nothing, so it was unconfirmed and dropped; compared by ear they mean next too."""
+    path = ID_RECORDINGS / "dev" / "d_next_03__id-m3.flac"
+    by_ear = replace(steered(kb), control_prompt=None)  # the first listen alone
+    by_words = replace(by_ear, meaning=by_ear.words_meaning)
+    assert WhisperRecognizer(whisper, by_words).transcribe(file_chunks(path)) == ""
+    heard = WhisperRecognizer(whisper, by_ear).transcribe(file_chunks(path))
+    assert Matcher(kb).match(heard).intent == "next", heard

@@ -7,7 +7,9 @@ import csv
 import pytest
 
 from conftest import ROOT
-from voice_skill.matcher import UNKNOWN, Match, Matcher
+from voice_skill.conversation import Conversation
+from voice_skill.for_us import understand
+from voice_skill.matcher import UNKNOWN, Match, Matcher, sounds_like
 
 DEV_PHRASES = ROOT / "tests" / "data" / "dev_phrases.tsv"
 DEV_ACCURACY = {"en": 0.93, "id": 0.88}
@@ -117,3 +119,70 @@ def test_accuracy_on_the_dev_phrases(matcher):
 ])
 def test_follow_up_questions_about_this_cramp(matcher, text, expected):
     assert intent(matcher, text) == expected
+
+
+# --- by ear: Indonesian text the words place nowhere, compared by sound (Matcher(kb, by_ear="id")) ---------
+# The transcripts are what Whisper base wrote for the dev and dev2 recordings (bench/indonesian.py --errors),
+# and what it made of English talk and noise in the 10 quiet minutes (--quiet-minutes 10).
+
+@pytest.fixture(scope="module")
+def by_ear(kb):
+    return Matcher(kb, by_ear="id")
+
+
+def test_sounds_like_runs_the_letters_together_spelled_as_they_sound():
+    sounds = {"ng": "n", "h": ""}
+    assert sounds_like("Gua ini.", sounds) == "guaini"
+    assert sounds_like("ulangi", sounds) == "ulani"
+    assert sounds_like("Kola sterol, sudah!", sounds) == "kolasterolsuda"
+    assert sounds_like("Okk  kam", {}) == "okam"  # a doubled letter once, across words too
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("Kena pamatis saya misak kram.", "causes"),  # "kenapa betis saya sering kram": the steps by its words
+    ("Apakah umat kola sterol bikin kram.", "cause_medication"),  # "apakah obat kolesterol bikin kram"
+    ("Kramnya sudah berada tapi betis masi sakit.", "aftercare"),  # "kramnya sudah reda tapi betis masih sakit"
+    ("Gua ini.", "repeat"),  # "ulangi": unknown by its words
+])
+def test_indonesian_the_words_place_nowhere_is_placed_by_its_sound(kb, by_ear, text, intent):
+    assert Matcher(kb).match(text).intent in ("unknown", "cramp_relief")  # what the words alone make of it
+    assert by_ear.match(text).intent == intent
+
+
+@pytest.mark.parametrize("text", [
+    "Apakah atu betis kiri saya kram.",  # "aduh betis kiri saya kram": sounds as much like a question
+    "Adu betis kiri saya kram.",
+    "Betis kuti mati makram.",
+])
+def test_a_relief_request_keeps_the_steps_unless_a_question_sounds_clearly_closer(by_ear, text):
+    assert by_ear.match(text).intent == "cramp_relief"
+
+
+@pytest.mark.parametrize("text", ["Setelah 4-10 menit.", "Selamanya jauh.", "Apa masa itu?", "Beritahu saya.",
+                                  "Apa yang kamu suka?", "Kami asme."])
+def test_english_talk_heard_as_indonesian_stays_unknown(by_ear, text):
+    assert by_ear.match(text).intent == "unknown"
+
+
+@pytest.mark.parametrize("text", ["Berhenti kram.", "Berikutnya kram."])
+def test_words_about_cramps_never_become_a_command_by_sound(by_ear, text):
+    assert by_ear.match(text).intent == "cramp_relief"  # as by the words: controls compete only off topic
+
+
+def test_english_and_the_unsteered_matcher_are_not_compared_by_ear(kb):
+    assert Matcher(kb, by_ear="en").by_ear is None  # responses/en/vocabulary.toml gives no [sounds]
+    for matcher in (Matcher(kb), Matcher(kb, by_ear="en")):
+        assert matcher.match("Gua ini.").intent == "unknown"
+        assert matcher.match("Kena pamatis saya misak kram.").intent == "cramp_relief"
+
+
+def test_the_indonesian_conversation_compares_by_ear(kb):
+    assert Conversation(kb, "id").matcher.match("Gua ini.").intent == "repeat"
+    assert Conversation(kb, "en").matcher.by_ear is None
+
+
+def test_an_ending_cut_from_talk_is_never_placed_by_ear(by_ear):
+    """The 30 quiet minutes: English talk came out "Apa masa itu?", and its ending "masa itu" sounds like
+    next; while the steps ran, that moved them on twice."""
+    assert by_ear.match("masa itu?").intent == "next"  # said on its own, it would be
+    assert understand("Apa masa itu?", by_ear, active=True) is None

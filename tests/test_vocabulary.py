@@ -27,7 +27,9 @@ def vocabulary_words() -> set[str]:
     """Every word in every language's vocabulary file, and every answer's keywords."""
     words: set[str] = set()
     for path in knowledge.DEFAULT_RESPONSES_DIR.glob("*/vocabulary.toml"):
-        for value in tomllib.loads(path.read_text(encoding="utf-8")).values():
+        for name, value in tomllib.loads(path.read_text(encoding="utf-8")).items():
+            if name == "sounds":  # letters and how they sound, not words
+                continue
             items = [*value.items()] if isinstance(value, dict) else [(item,) for item in value]
             words |= {word for item in items for text in item for word in text.lower().split()}
     for entry in knowledge.load().entries.values():
@@ -141,6 +143,8 @@ def test_a_word_added_to_accept_takes_up_the_offer_of_advice(tmp_path):
     (lambda t: t.replace("calf_or_leg = [", 'calf_or_leg = ["  ", '), "'calf_or_leg' must be a list of words"),
     (lambda t: t.replace('legs = "leg"', 'legs = "limb"\nlimb = "leg"'), "maps 'legs' to a word that is itself mapped"),
     (lambda t: t + "\nthis is not toml\n", "not valid TOML"),
+    (lambda t: t.replace("[sounds]", '[sounds]\n"p h" = "f"'), "[sounds] must map letters"),
+    (lambda t: t.replace("[sounds]\n", ""), "missing sounds"),
 ])
 def test_a_broken_vocabulary_file_is_refused_naming_the_file_and_the_problem(tmp_path, edit, message):
     responses = copy_responses(tmp_path)

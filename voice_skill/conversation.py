@@ -24,7 +24,7 @@ class Exchange:
 class Conversation:
     def __init__(self, kb: KnowledgeBase, lang: str = "en", *, hands_free: bool = False,
                  matcher: Matcher | None = None) -> None:
-        self.matcher = matcher or Matcher(kb)
+        self.matcher = matcher or Matcher(kb, by_ear=lang)
         self.dialogue = Dialogue(kb, lang=lang, hands_free=hands_free)
 
     def hear(self, text: str, at: float = 0.0, match: Match | None = None) -> Exchange:

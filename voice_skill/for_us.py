@@ -37,6 +37,7 @@ class Understanding(Protocol):
     threshold: float
 
     def match(self, text: str) -> Match: ...
+    def by_words(self, text: str) -> Match: ...
     def mentions(self, text: str) -> Mentions: ...
     def fit(self, text: str, intent: str) -> float: ...
 
@@ -189,7 +190,8 @@ def understand(text: str, matcher: Understanding, active: bool,
     """The part of an utterance meant for the skill, and its match; None if none of it is.
 
     Listening without pause, an utterance often starts with the tail of other talk in the room
-    ("... the game was good my calf is cramping"), so its endings are tried too. `prominences_db`:
+    ("... the game was good my calf is cramping"), so its endings are tried too (by their words alone,
+    never by ear: Matcher.by_words). `prominences_db`:
     for each word, how far the words from it on stood out from what was heard before it
     (Recognizer.prominences_db); None if not measured."""
     whole = matcher.match(text)
@@ -198,7 +200,9 @@ def understand(text: str, matcher: Understanding, active: bool,
         return text, whole  # the whole utterance is for us: its endings can only say less
     best: tuple[str, Match] | None = None
     for ending in endings(text):
-        match = matcher.match(ending)
+        # by its words alone: a few words cut from the end of talk too easily sound like a command
+        # ("masa itu" of "Apa masa itu?", English talk, sounded like "next" by ear in the quiet soak)
+        match = matcher.by_words(ending)
         if is_for_us(ending, match, matcher, active=active, whole=False, prominence_db=prominence) and (
                 best is None or match.confidence > best[1].confidence):
             best = (ending, match)

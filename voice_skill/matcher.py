@@ -28,16 +28,17 @@ import math
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
 from voice_skill.knowledge import CONTROL_INTENTS, KnowledgeBase
-from voice_skill.tuning import (ACCEPT_THRESHOLD, BORROWED_SHARE, CONTROL_KEYWORD_WORDS, DOMAIN_WEIGHT, FILLER_WEIGHT,
-                                KEYWORD_BONUS, KEYWORD_CUTOFF, LONG_CONTROL_SHARE, MIN_FINAL_LETTER_WORD, MIN_STEM,
-                                RELIEF_FLOOR, SHORT_WORD, WORD_MATCH_CUTOFF)
+from voice_skill.tuning import (ACCEPT_THRESHOLD, BORROWED_SHARE, BY_EAR_COMMAND_MIN, BY_EAR_MARGIN, BY_EAR_QUESTION_MIN,
+                                CONTROL_KEYWORD_WORDS, DOMAIN_WEIGHT, FILLER_WEIGHT, KEYWORD_BONUS, KEYWORD_CUTOFF,
+                                LONG_CONTROL_SHARE, MIN_FINAL_LETTER_WORD, MIN_STEM, RELIEF_FLOOR, SHORT_WORD,
+                                WORD_MATCH_CUTOFF)
 from voice_skill.vocabulary import Vocabulary
 
 UNKNOWN = "unknown"
@@ -47,6 +48,7 @@ PREVENTION = "prevention"
 CAUSES = "causes"
 CAUSE_PREFIX = "cause_"
 CONTROLS = frozenset(CONTROL_INTENTS) - {UNKNOWN}
+COMMANDS = CONTROLS - {"help"}  # the controls that move the steps
 
 
 @dataclass(frozen=True)
@@ -133,11 +135,71 @@ def is_cause(intent: str) -> bool:
     return intent.startswith(CAUSE_PREFIX)
 
 
-class Matcher:
-    """Matches text to an intent of a knowledge base; build once, call `match` many times."""
+def sounds_like(text: str, sounds: Mapping[str, str]) -> str:
+    """The letters said, run together and spelled as they sound (`sounds`: spelling -> sound, the longest
+    spelling replaced first), a doubled letter once: where the words were split, and how, no longer matters."""
+    letters = "".join(normalize(text))
+    if sounds:
+        spellings = "|".join(re.escape(spelling) for spelling in sorted(sounds, key=len, reverse=True))
+        letters = re.sub(spellings, lambda found: sounds[found.group()], letters)
+    return re.sub(r"(.)\1+", r"\1", letters)
 
-    def __init__(self, kb: KnowledgeBase, threshold: float = ACCEPT_THRESHOLD) -> None:
+
+class ByEar:
+    """One language's phrasings (examples and keywords) compared with a transcript by sound: both as
+    letters run together (sounds_like), scored with rapidfuzz's ratio (Indel distance). A recogniser
+    writing a language it half-heard gives near-homophones and run-together words ("Gua ini." for
+    "ulangi", "Kena pamatis saya misak kram." for "kenapa betis saya sering kram") that match no word
+    but sound like the phrasing. Only for text the words placed nowhere (Matcher.match)."""
+
+    def __init__(self, kb: KnowledgeBase, lang: str) -> None:
+        self.sounds = kb.vocabularies[lang].sounds
+        self.rows = [(intent, sounds_like(phrase, self.sounds)) for intent in sorted(kb.entries) if intent != UNKNOWN
+                     for phrase in dict.fromkeys((*kb.entries[intent].examples[lang], *kb.entries[intent].keywords[lang]))]
+        self.spoken = [row for _, row in self.rows]
+
+    def likeness(self, text: str) -> dict[str, float]:
+        """Per intent, in [0, 1]: how like its closest phrasing the text sounds."""
+        scores = process.cdist([sounds_like(text, self.sounds)], self.spoken, scorer=fuzz.ratio)[0]
+        best: dict[str, float] = defaultdict(float)
+        for (intent, _), score in zip(self.rows, scores):
+            best[intent] = max(best[intent], float(score) / 100)
+        return best
+
+    def place(self, found: Match, text: str) -> Match | None:
+        """A better answer for text the words placed nowhere (`found`), or None. Unknown words may be a
+        command (they move the steps, so they must sound close, BY_EAR_COMMAND_MIN); words about calf
+        cramps like no answer (the relief steps by default) may be a question (BY_EAR_QUESTION_MIN). Either
+        must sound clearly more like it than like its rival (BY_EAR_MARGIN; see `closest`)."""
+        if len(sounds_like(text, self.sounds)) <= SHORT_WORD:  # too few sounds to tell apart ("sip", "siap")
+            return None
+        intent, likeness, margin = self.closest(found, text)
+        needed = BY_EAR_COMMAND_MIN if found.intent == UNKNOWN else BY_EAR_QUESTION_MIN
+        return Match(intent, round(likeness, 3)) if likeness >= needed and margin >= BY_EAR_MARGIN else None
+
+    def closest(self, found: Match, text: str) -> tuple[str, float, float]:
+        """(intent, likeness, margin over its rival): of the commands for unknown words, the closest and
+        the next command its rival ("sudah apa": stop or next?); of the questions for words about calf
+        cramps, the closest and the relief request its rival (a person in pain keeps the steps).
+        Controls compete only off topic, as in Matcher.match."""
+        likeness = self.likeness(text)
+        if found.intent == UNKNOWN:
+            candidates, rivals = COMMANDS, COMMANDS
+        else:
+            candidates, rivals = [i for i in likeness if i not in CONTROLS and i != RELIEF], frozenset({RELIEF})
+        intent = max(candidates, key=likeness.__getitem__)
+        rival = max(likeness[other] for other in rivals if other != intent)
+        return intent, likeness[intent], likeness[intent] - rival
+
+
+class Matcher:
+    """Matches text to an intent of a knowledge base; build once, call `match` many times. With
+    `by_ear` (a language), text the words place nowhere is also compared by sound with that language's
+    phrasings (ByEar), if its vocabulary says how its letters sound."""
+
+    def __init__(self, kb: KnowledgeBase, threshold: float = ACCEPT_THRESHOLD, by_ear: str | None = None) -> None:
         self.threshold = threshold
+        self.by_ear = ByEar(kb, by_ear) if by_ear and kb.vocabularies[by_ear].sounds else None
         self.stemmer = stemmer = Stemmer(kb.words)
         self.words = words = WordSets.of(kb.words, stemmer)
         self.intents = sorted(intent for intent in kb.entries if intent != UNKNOWN)
@@ -232,6 +294,13 @@ class Matcher:
         return min(weight, DOMAIN_WEIGHT) if stem_ in self.words.domain else weight
 
     def match(self, text: str) -> Match:
+        found = self.by_words(text)
+        if self.by_ear is not None and self._unplaced(found):
+            return self.by_ear.place(found, text) or found
+        return found
+
+    def by_words(self, text: str) -> Match:
+        """The match by the words alone (never by ear)."""
         words = normalize(text)
         if not words:
             return Match(UNKNOWN, 0.0)
@@ -261,7 +330,10 @@ class Matcher:
     def unplaced(self, text: str) -> bool:
         """The words name no answer by their phrasing: `unknown`, or about calf cramps but like no answer
         (the relief steps by default). A recogniser may listen again for something better."""
-        match = self.match(text)
+        return self._unplaced(self.by_words(text))
+
+    @staticmethod
+    def _unplaced(match: Match) -> bool:
         return match.intent == UNKNOWN or (match.intent == RELIEF and match.confidence <= RELIEF_FLOOR)
 
     def _evidence(self, stems: list[str], said: set[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -8,7 +8,8 @@ are all here, per language, so fixing a word or adding a language touches no cod
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import re
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from voice_skill.errors import SkillError
@@ -33,22 +34,25 @@ class Vocabulary:
     suffixes: tuple[str, ...]  # endings the stemmer strips, in order
     final_letters: tuple[str, ...]  # a last letter dropped from longer words
     word_forms: dict[str, str]  # irregular form -> the spelling used elsewhere
+    # spelling -> sound, for comparing a transcript with the phrasings by ear (matcher.ByEar); a language
+    # with none is not compared by ear
+    sounds: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def merged(cls, vocabularies: list[Vocabulary]) -> Vocabulary:
         """Every language's lists together, in the order given: the matcher understands them all."""
-        lists = {f.name: tuple(dict.fromkeys(w for v in vocabularies for w in getattr(v, f.name)))
-                 for f in fields(cls) if f.name != "word_forms"}
+        lists = {name: tuple(dict.fromkeys(w for v in vocabularies for w in getattr(v, name))) for name in WORD_LISTS}
         forms = {form: word for v in vocabularies for form, word in v.word_forms.items()}
-        return cls(**lists, word_forms=forms)
+        return cls(**lists, word_forms=forms)  # no sounds: a language is compared by ear on its own
 
 
-WORD_LISTS = tuple(f.name for f in fields(Vocabulary) if f.name != "word_forms")
+TABLES = ("word_forms", "sounds")
+WORD_LISTS = tuple(f.name for f in fields(Vocabulary) if f.name not in TABLES)
 
 
 def from_toml(data: dict, path: Path) -> Vocabulary:
     """Check one language's vocabulary file, as parsed; raises SkillError naming the file and the problem."""
-    known = (*WORD_LISTS, "word_forms")
+    known = (*WORD_LISTS, *TABLES)
     unknown = [key for key in data if key not in known]
     if unknown:
         raise SkillError(f"{path}: unknown list {unknown[0]!r} (known: {', '.join(known)})")
@@ -56,7 +60,7 @@ def from_toml(data: dict, path: Path) -> Vocabulary:
     if missing:
         raise SkillError(f"{path}: missing {', '.join(missing)} (an empty list is allowed)")
     lists = {key: _words(data[key], key, path) for key in WORD_LISTS}
-    return Vocabulary(**lists, word_forms=_forms(data["word_forms"], path))
+    return Vocabulary(**lists, word_forms=_forms(data["word_forms"], path), sounds=_sounds(data["sounds"], path))
 
 
 def _words(value: object, key: str, path: Path) -> tuple[str, ...]:
@@ -81,6 +85,14 @@ def _forms(value: object, path: Path) -> dict[str, str]:
     if chained:
         raise SkillError(f"{path}: [word_forms] maps {chained[0]!r} to a word that is itself mapped")
     return forms
+
+
+def _sounds(value: object, path: Path) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(spelling, str) and re.fullmatch(r"[a-z]+", spelling)
+                                              and isinstance(sound, str) and re.fullmatch(r"[a-z]*", sound)
+                                              for spelling, sound in value.items()):
+        raise SkillError(f"{path}: [sounds] must map letters to the letters they sound as (or to \"\"), like: ph = \"f\"")
+    return dict(value)
 
 
 def _has_a_word(text: str) -> bool:

@@ -203,6 +203,9 @@ class DecodeOptions:
     confirm: frozenset[str] = frozenset()
     control_prompt: str | None = None  # a second listen, for short speech the first placed nowhere
     unplaced: Callable[[str], bool] = lambda text: False  # text that names no answer by its phrasing
+    # what the second listen's readings mean: by their words alone (steered to the controls this hard,
+    # Whisper writes talk as near-commands, so a reading only sounding like one is none); None: `meaning`
+    words_meaning: Callable[[str], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -330,13 +333,14 @@ class WhisperRecognizer(Utterances):
         hypotheses = self._hypotheses(encoded, max_length, CONFIRM_BEAM, CONFIRM_BEAM, self._control_start)
         # The first reading in the n-best that is a control; readings that mean nothing ("Okamarikutia."
         # for "oke berikutnya") neither confirm nor contradict it, readings that mean something else do.
-        top = next((h for h in hypotheses if self.options.meaning(h.text) in self.options.confirm), None)
+        meaning = self.options.words_meaning or self.options.meaning
+        top = next((h for h in hypotheses if meaning(h.text) in self.options.confirm), None)
         if top is None:
             return ""
-        meaningful = [h for h in hypotheses if self.options.meaning(h.text) != UNKNOWN]
+        meaningful = [h for h in hypotheses if meaning(h.text) != UNKNOWN]
         reason = (self._rejection(top, seconds, self._control_sentences)
                   or ("improbable" if top.avg_logprob < CONTROL_RETRY_LOGPROB_MIN else "")
-                  or self._unconfirmed(top.text, meaningful)
+                  or self._unconfirmed(top.text, meaningful, meaning)
                   or ("less probable" if to_beat is not None and top.avg_logprob <= to_beat else ""))
         return "" if reason else top.text
 
@@ -358,13 +362,14 @@ class WhisperRecognizer(Utterances):
     def _needs_confirming(self, text: str) -> bool:
         return self.options.meaning is not None and self.options.meaning(text) in self.options.confirm
 
-    def _unconfirmed(self, text: str, hypotheses: list[Decoded]) -> str:
+    def _unconfirmed(self, text: str, hypotheses: list[Decoded], meaning: Callable[[str], str] | None = None) -> str:
         """'' if most of the n-best hypotheses' probability mass means what `text` means: "ulangi" decoded
         "Berhenti." would otherwise stop the steps, and a wrong stop is worse than none."""
+        meaning = meaning or self.options.meaning
         logprobs = np.array([h.logprob for h in hypotheses])
         weights = np.exp(logprobs - logprobs.max())
-        meant = self.options.meaning(text)
-        agreeing = sum(w for w, h in zip(weights, hypotheses) if self.options.meaning(h.text) == meant)
+        meant = meaning(text)
+        agreeing = sum(w for w, h in zip(weights, hypotheses) if meaning(h.text) == meant)
         return "" if agreeing / weights.sum() >= CONFIRM_SHARE else f"unconfirmed {meant}"
 
     def _rejection(self, segment, seconds: float, prompt_sentences: set[tuple[str, ...]] | None = None) -> str:
@@ -390,10 +395,12 @@ class WhisperRecognizer(Utterances):
 
 
 def steered(kb: KnowledgeBase) -> DecodeOptions:
-    """Decoding for the skill: the prompt of its Indonesian phrasings, and controls confirmed."""
-    matcher = Matcher(kb)
+    """Decoding for the skill: the prompt of its Indonesian phrasings, and controls confirmed (by what the
+    conversation will take them for: the matcher that also compares by ear)."""
+    matcher = Matcher(kb, by_ear=LANGUAGE)
     return DecodeOptions(prompt=domain_prompt(kb), meaning=lambda text: matcher.match(text).intent, confirm=CONTROLS,
-                         control_prompt=control_prompt(kb), unplaced=matcher.unplaced)
+                         control_prompt=control_prompt(kb), unplaced=matcher.unplaced,
+                         words_meaning=lambda text: matcher.by_words(text).intent)
 
 
 def control_prompt(kb: KnowledgeBase, lang: str = LANGUAGE) -> str:
