@@ -238,6 +238,15 @@ def test_the_text_decoded_at_a_pause_is_the_answer_only_if_the_pause_was_the_end
     assert len(normalize(both)) >= len(normalize(first)) + 3, both  # "kaki kanan saya kram sekarang" too
 
 
+def test_english_talk_is_dropped_by_whispers_own_language_detection(whisper, kb):
+    """Steered by the prompt, Whisper writes English talk as the domain's Indonesian; its language
+    detection, which sees the audio before any prompt, still hears English (the quiet soak's 5 actions)."""
+    recognizer = WhisperRecognizer(whisper, steered(kb))
+    assert recognizer.transcribe(file_chunks(RECORDINGS / "clean" / "relief_01__piper-joe.wav")) == ""
+    assert recognizer.last_rejection.startswith("en talk"), recognizer.last_rejection
+    assert "kram" in recognizer.transcribe(file_chunks(BETIS_SAYA_KRAM)).lower()  # Indonesian passes
+
+
 def test_transcribe_in_indonesian():
     done = run_cli("transcribe", "--lang", "id", str(BETIS_SAYA_KRAM))
     assert done.returncode == 0, done.stderr

@@ -276,6 +276,14 @@ MAX_UTTERANCE_S = 15.0  # a request is short; longer talk is cut and decoded in 
 # request had a no-speech probability above 0.3; the log-probability floor is what keeps English talk
 # out (at -1.3 instead, 2 of 17 negatives were taken for requests; no request gained).
 NO_SPEECH_MAX = 0.6
+# An utterance Whisper's language detection gives to English (whisper_engine.OTHER_LANGUAGE) with at
+# least this probability is dropped before decoding. Measured on every utterance of the dev, dev2 and
+# negative recordings and 30 minutes of the quiet soak (session 8, bench.indonesian with the
+# probabilities logged): Indonesian requests 0.00-0.47 (the highest "apakah obat kolesterol bikin
+# kram", a loanword); the soak's 5 actions, all English talk ("Betis saya kram. Kami saya kram." x3,
+# "Berhenti musik.", "Berikutnya ke kram."), 0.88-0.97; the English talk Whisper wrote as other
+# Indonesian 0.28-0.99, most above 0.6.
+OTHER_LANGUAGE_MAX = 0.6
 AVG_LOGPROB_MIN = -1.0
 # Checked again for the relief request: a probe of 12 relief wordings of our own x 3 espeak-ng voices
 # no recording set uses (not kept) got 28/36; 4 of the misses were dropped here or as the prompt repeated

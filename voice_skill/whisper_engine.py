@@ -36,13 +36,14 @@ from voice_skill.recognizer import PROJECT_MODELS_DIR, Heard, Utterances
 from voice_skill.tuning import (AVG_LOGPROB_MIN, COMPRESSION_RATIO_MAX, CONFIRM_BEAM, CONFIRM_SHARE,
                                 CONTROL_RETRY_LOGPROB_MIN, CONTROL_RETRY_MAX_S, ENCODER_MARGIN_S, ENCODER_WINDOW_S,
                                 ENDPOINT_SILENCE_MS, MAX_REPEATS, MAX_UTTERANCE_S, MAX_WORDS_PER_S, MIN_SPEECH_MS,
-                                MIN_TOKENS, NO_SPEECH_MAX, PAUSE_DECODE_MS, PRE_ROLL_MS, PROMPT_ECHO_LOGPROB_MIN,
+                                MIN_TOKENS, NO_SPEECH_MAX, OTHER_LANGUAGE_MAX, PAUSE_DECODE_MS, PRE_ROLL_MS, PROMPT_ECHO_LOGPROB_MIN,
                                 PROMPT_EXAMPLES, SILENCE_PROB, SPEECH_PROB, TOKENS_PER_S)
 
 WHISPER_MODEL_NAME = "whisper-base"
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt")
 FETCH_HINT = "voice-skill model fetch --lang id"
 LANGUAGE = "id"
+OTHER_LANGUAGE = "en"  # the talk most likely in the room: the skill's other language
 
 # Silero VAD, run on 512-sample windows (32 ms at 16 kHz) with 64 samples of context, as it was trained.
 VAD_WINDOW = 512
@@ -287,6 +288,10 @@ class WhisperRecognizer(Utterances):
         seconds = len(audio) / SAMPLE_RATE
         features = pad_or_trim(self.model.feature_extractor(audio), encoder_frames(len(audio), self.options.window_s))
         encoded = self.model.model.encode(ctranslate2.StorageView.from_array(features[None]))
+        other = self._other_language_probability(encoded)
+        if other >= OTHER_LANGUAGE_MAX:  # English talk: whatever the prompt makes of it is invented
+            self.last_rejection = f"{OTHER_LANGUAGE} talk (p={other:.2f})"
+            return ""
         max_length = len(self._start) + MIN_TOKENS + int(TOKENS_PER_S * seconds)
         best = self._hypotheses(encoded, max_length, self.options.beam_size, 1)[0]
         reason = self._rejection(best, seconds)
@@ -305,6 +310,14 @@ class WhisperRecognizer(Utterances):
             self.last_rejection = f"{reason}: {best.text!r}"
             return ""
         return best.text
+
+    def _other_language_probability(self, encoded) -> float:
+        """How sure Whisper's own language detection is that the utterance is OTHER_LANGUAGE. Steered by
+        the prompt, Whisper writes English talk as the domain's Indonesian ("Betis saya kram. Kami saya
+        kram." for a sentence of English), which may pass every other guard; its language detection,
+        which sees the audio before any prompt, still hears English."""
+        found = dict(self.model.model.detect_language(encoded)[0])
+        return float(found.get(f"<|{OTHER_LANGUAGE}|>", 0.0))
 
     def _said_once(self, encoded, looped: Decoded, samples: int) -> Decoded | None:
         """A loop of one sentence ("Apa itu kram betis." four times for one "apa itu kram betis", the last
