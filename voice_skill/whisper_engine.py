@@ -36,8 +36,8 @@ from voice_skill.recognizer import PROJECT_MODELS_DIR, Heard, Utterances
 from voice_skill.tuning import (AVG_LOGPROB_MIN, COMPRESSION_RATIO_MAX, CONFIRM_BEAM, CONFIRM_SHARE,
                                 CONTROL_RETRY_LOGPROB_MIN, CONTROL_RETRY_MAX_S, ENCODER_MARGIN_S, ENCODER_WINDOW_S,
                                 ENDPOINT_SILENCE_MS, MAX_REPEATS, MAX_UTTERANCE_S, MAX_WORDS_PER_S, MIN_SPEECH_MS,
-                                MIN_TOKENS, NO_SPEECH_MAX, OTHER_LANGUAGE_MAX, PAUSE_DECODE_MS, PRE_ROLL_MS, PROMPT_ECHO_LOGPROB_MIN,
-                                PROMPT_EXAMPLES, SILENCE_PROB, SPEECH_PROB, TOKENS_PER_S)
+                                MIN_TOKENS, NO_SPEECH_MAX, OTHER_LANGUAGE_MAX, PAUSE_DECODE_MS, PRE_ROLL_MS,
+                                PROMPT_ECHO_LOGPROB_MIN, PROMPT_EXAMPLES, SILENCE_PROB, SPEECH_PROB, TOKENS_PER_S)
 
 WHISPER_MODEL_NAME = "whisper-base"
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt")
