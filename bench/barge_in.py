@@ -278,6 +278,8 @@ def main() -> int:
     parser.add_argument("--noise-suppression", action="store_true", help="AEC3 with its noise suppression on")
     parser.add_argument("--no-high-pass", action="store_true", help="AEC3 without its high-pass filter")
     parser.add_argument("--no-gain-control", action="store_true", help="AEC3 without its automatic gain control")
+    parser.add_argument("--aec3-defaults", action="store_true",
+                        help="livekit's AEC3 with its default settings, not the skill's (tuning.AEC3_SETTINGS)")
     parser.add_argument("--only-self", action="store_true", help="only the self-triggers (and the real-time factor)")
     parser.add_argument("--no-clipped", action="store_true",
                         help="without the clipped forms of commands (responses: clipped_en, e.g. \"top\" for stop)")
@@ -300,6 +302,8 @@ def main() -> int:
         args.duck_db = None
     aec = dict(noise_suppression=args.noise_suppression, high_pass_filter=not args.no_high_pass,
                auto_gain_control=not args.no_gain_control)
+    if args.aec3_defaults:
+        aec["settings"] = None
     print(f"AEC3 settings: {aec}; ducking: {'off' if args.duck_db is None else f'-{abs(args.duck_db):g} dB'}")
     print(f"clipped forms: {'none' if args.no_clipped else kb.clipped(MODEL_LANGUAGE, INTERRUPTING)}")
     sim = Simulation(model, kb, aec=aec, duck_db=args.duck_db, clipped=not args.no_clipped)

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Everything `make run` and `make test` need, on a fresh Debian/Ubuntu machine: system packages
 # (installed when we are root or have password-less sudo, else named in one message), the virtual
-# environment at .venv, the Vosk model (English) and the Whisper model (Indonesian). Each step is
-# skipped when it is already done.
+# environment at .venv, WebRTC's echo canceller built with our settings, the Vosk model (English) and
+# the Whisper model (Indonesian). Each step is skipped when it is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Runtime: speech out (espeak-ng, aplay), microphone/speaker access (PortAudio), audio files.
 # Tests: a PulseAudio server with virtual devices, ALSA routed to it; sox for test audio.
+# Building AEC3 with our settings (scripts/build_aec3.sh): a C++ compiler.
 PACKAGES=(espeak-ng libespeak-ng1 libportaudio2 libsndfile1 alsa-utils pulseaudio pulseaudio-utils
-          libasound2-plugins python3-venv)
+          libasound2-plugins python3-venv g++)
 [ -d models/vosk-model-small-en-us-0.15 ] || command -v mvn >/dev/null || PACKAGES+=(maven)
 
 missing=()
@@ -44,5 +45,6 @@ if [ ! -e "$stamp" ]; then
   rm -f .venv/.installed-* && touch "$stamp"
 fi
 
+bash scripts/build_aec3.sh || echo "setup: AEC3 with our settings was not built; the skill will use livekit's AEC3" >&2
 .venv/bin/voice-skill model path >/dev/null 2>&1 || .venv/bin/voice-skill model fetch
 .venv/bin/voice-skill model path --lang id >/dev/null 2>&1 || .venv/bin/voice-skill model fetch --lang id

@@ -24,17 +24,22 @@ virtual room, "stop" over step 1 (command about 12 dB over the echo) was heard 1
 and 7 of 24 without, but whole runs (one skill process each) swing from 0/10 to 10/10, so that room
 says little either way. What limits "stop" is its start: the suppressor cuts the quiet "st" said over
 the echo and Vosk hears "how", "ow" or "up"; with the echo 4 dB under the command or louder, 0 of 10.
-(What is done about it, after the canceller: voice_skill.barge_in.) The suppressor itself cannot be
-made gentler from here: livekit (1.2.1) builds AEC3 with its default configuration and exposes only
-the four switches above (its NewApmRequest has no other field), not EchoCanceller3Config.
+(What is done about it, after the canceller: voice_skill.barge_in.) livekit (1.2.1) builds AEC3 with
+its default configuration and exposes only the four switches above, so AEC3 is now built here with
+settings of ours (voice_skill.aec3, tuning.AEC3_SETTINGS: a suppressor that takes a person's voice for
+theirs sooner); livekit's is the fallback where that was not built. The measurements above were made
+with livekit's.
 
 Other engines, measured behind this canceller (branch b7, commit 1c072c9 has them: an Engine seam,
 `bench/barge_in.py --engine`; `nice -n 19 .venv/bin/python -m bench.barge_in --minutes 0 --skip-raw
 --seed 11`, 44 commands per ratio, heard at +6/0/-6 dB; AEC3 here 82/77/68%):
-- No Python binding here exposes AEC3's configuration or its linear output (export_linear_aec_output):
+- No Python binding on PyPI exposes AEC3's configuration or its linear output (export_linear_aec_output):
   pywebrtc-audio 0.2.0 (wheels) builds AEC3 with its defaults and has only on/off switches, the noise
   suppressor's level and AGC gains; as a drop-in it heard 68/64/45%. aec-audio-processing 1.0.1 is a
-  source package only (swig, meson, a compiler) with the same switches; not built. Debian's
+  source package only (swig, meson, a compiler) with the same switches; its bundled webrtc-audio-processing
+  2.1 is what scripts/build_aec3.sh builds. AEC3's linear output (before its suppressor) as the whole
+  output, replayed on the virtual room's recordings: 0 of 36 commands heard (the room's loopback, which
+  adjusts its rate, leaves too much for a linear filter; the canceller never trusted it). Debian's
   libwebrtc-audio-processing is 0.3, the pre-AEC3 canceller (PulseAudio's, above).
 - SpeexDSP: speexdsp-aec 0.1.0 (a ctypes wheel over the system's libspeexdsp1) installs; speexaec 0.1.3
   needs libspeexdsp-dev to build and cannot give its preprocessor the echo state (so no residual
@@ -57,12 +62,15 @@ from __future__ import annotations
 
 import collections
 import threading
+from collections.abc import Mapping
 
 import numpy as np
 import soxr
 
+from voice_skill.aec3 import Aec3
 from voice_skill.audio_in import SAMPLE_RATE, to_pcm16
 from voice_skill.errors import SkillError
+from voice_skill.tuning import AEC3_SETTINGS
 from voice_skill.tuning import LEVEL_FLOOR  # the level at which the command decoder counts sound at all
 
 FRAME = SAMPLE_RATE // 100  # AEC3 takes 10 ms frames
@@ -112,14 +120,8 @@ class EchoCanceller:
     thread (`played`) and one microphone consumer (`process`)."""
 
     def __init__(self, noise_suppression: bool = False, high_pass_filter: bool = True,
-                 auto_gain_control: bool = True) -> None:
-        try:
-            from livekit import rtc
-        except ImportError as error:
-            raise SkillError(f"echo cancellation is not available ({error})") from None
-        self._rtc = rtc
-        self._apm = rtc.AudioProcessingModule(echo_cancellation=True, noise_suppression=noise_suppression,
-                                              high_pass_filter=high_pass_filter, auto_gain_control=auto_gain_control)
+                 auto_gain_control: bool = True, settings: Mapping[str, float] | None = AEC3_SETTINGS) -> None:
+        self._apm, self.notice = _open_apm(settings, noise_suppression, high_pass_filter, auto_gain_control)
         self._lock = threading.Lock()
         self._incoming: collections.deque[tuple[np.ndarray, int, float]] = collections.deque()
         self._resampler: soxr.ResampleStream | None = None  # the played audio to 16 kHz
@@ -192,11 +194,8 @@ class EchoCanceller:
 
     def _cancel(self, frame: np.ndarray, position: int) -> bytes:
         reference = self._reference_at(position - int(round((self.lag_s - ECHO_BEHIND_S) * SAMPLE_RATE)))
-        self._apm.process_reverse_stream(self._rtc.AudioFrame(bytearray(reference.tobytes()), SAMPLE_RATE, 1, FRAME))
-        self._apm.set_stream_delay_ms(int(ECHO_BEHIND_S * 1000))
-        near = self._rtc.AudioFrame(bytearray(frame.astype("<i2").tobytes()), SAMPLE_RATE, 1, FRAME)
-        self._apm.process_stream(near)
-        out = bytes(near.data.cast("B"))
+        self._apm.reverse(reference)
+        out = self._apm.process(frame.astype(np.int16), int(ECHO_BEHIND_S * 1000))
         sound = bool(reference.any())
         self._since_sound = 0 if sound else self._since_sound + 1
         if not self.learnt:
@@ -313,6 +312,41 @@ class EchoCanceller:
         drop = position - self._reference_start
         if drop > 0 and drop < len(self._reference):
             self._reference, self._reference_start = self._reference[drop:], position
+
+
+class _LivekitApm:
+    """AEC3 as livekit builds it (its default configuration)."""
+
+    def __init__(self, noise_suppression: bool, high_pass_filter: bool, auto_gain_control: bool) -> None:
+        try:
+            from livekit import rtc
+        except ImportError as error:
+            raise SkillError(f"echo cancellation is not available ({error})") from None
+        self._rtc = rtc
+        self._apm = rtc.AudioProcessingModule(echo_cancellation=True, noise_suppression=noise_suppression,
+                                              high_pass_filter=high_pass_filter, auto_gain_control=auto_gain_control)
+
+    def reverse(self, frame: np.ndarray) -> None:
+        self._apm.process_reverse_stream(self._rtc.AudioFrame(bytearray(frame.tobytes()), SAMPLE_RATE, 1, FRAME))
+
+    def process(self, frame: np.ndarray, delay_ms: int) -> bytes:
+        self._apm.set_stream_delay_ms(delay_ms)
+        near = self._rtc.AudioFrame(bytearray(frame.astype("<i2").tobytes()), SAMPLE_RATE, 1, FRAME)
+        self._apm.process_stream(near)
+        return bytes(near.data.cast("B"))
+
+
+def _open_apm(settings: Mapping[str, float] | None, noise_suppression: bool, high_pass_filter: bool,
+              auto_gain_control: bool) -> tuple[Aec3 | _LivekitApm, str | None]:
+    """AEC3 built with `settings` (voice_skill.aec3); with None, or where that cannot be had, livekit's
+    AEC3 with its defaults, and a one-line notice saying why."""
+    notice = None
+    if settings is not None:
+        try:
+            return Aec3(settings, noise_suppression, high_pass_filter, auto_gain_control), None
+        except SkillError as error:
+            notice = f"{error}; using livekit's AEC3 with its default settings"
+    return _LivekitApm(noise_suppression, high_pass_filter, auto_gain_control), notice
 
 
 def echo_likeness(out: np.ndarray, reference: np.ndarray) -> float:

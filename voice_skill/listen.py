@@ -206,6 +206,8 @@ def open_canceller(args, speaker: SpeakerLike) -> EchoCanceller | None:
     except SkillError as error:
         print(f"voice-skill: {error}; not listening while speaking", file=sys.stderr, flush=True)
         return None
+    if canceller.notice:
+        print(f"voice-skill: {canceller.notice}", file=sys.stderr, flush=True)
     speaker.on_played = canceller.played
     return canceller
 

@@ -416,3 +416,28 @@ ECHO_LIKENESS_MAX = 0.3
 # 1.4-1.9 dB under the echo), with all three: "stop" piper-joe 0/10 and 0/10, espeak-en-us-f2 5/10 and
 # 4/10 (before: 0/10 each); "next" 9/10 and 9/10 (step 2 within 800 ms every time it was heard).
 DUCK_DB = 20.0
+# AEC3's own settings (voice_skill.aec3; livekit's AEC3, the fallback, has only its defaults). Its
+# suppressor takes the microphone as the person's voice ("dominant nearend") only after 12 blocks of 4 ms
+# in which the echo it expects is under a quarter of what it hears; until then it suppresses as if only
+# echo were there, and the quiet start of "stop" said over the skill's voice is cut. Here it switches
+# after one block with the echo it expects under twice what it hears, and once switched it suppresses
+# only where the echo is well over the person (transparent below 4x / 2x in the low / high bands).
+# Measured on the virtual room's recordings (bench/echo_room.py --volume 100 --keep, 22 commands of 7
+# voices x +6/0/-6 dB, replayed through each setting; /tmp scripts): livekit's defaults 11/8/5 of 22;
+# the same library built here with its defaults 12/6/8; nearend detection after 2 blocks under 1x 13/10/7;
+# that with the masks half these 15/12/7; these 17/12/10 ("stop" 7/6/6 of 8). One step further (under 4x,
+# masks doubled) or the normal-state masks loosened too: 0 of 66, its echo let through so much that the
+# canceller never trusted it (echo.LEARNT_DB). Virtual room, echo near the command's level
+# (bench/barge_in_room.py --volume 100 --rounds 10): "stop" piper-joe 0/10 -> 2/10, espeak-en-us-f2 4-5/10
+# -> 7/10; "next" 9/10 and 9/10 -> 10/10 and 10/10. Simulated room (bench.barge_in --minutes 30
+# --only-self --seed 11): 0 self-triggers in 37.6 min; it ducked with no one talking 17.6 times an hour
+# (livekit's: 4.8).
+AEC3_SETTINGS = {
+    "suppressor.dominant_nearend_detection.trigger_threshold": 1,
+    "suppressor.dominant_nearend_detection.enr_threshold": 2.0,
+    "suppressor.dominant_nearend_detection.snr_threshold": 10.0,
+    "suppressor.nearend_tuning.mask_lf.enr_transparent": 4.0,
+    "suppressor.nearend_tuning.mask_lf.enr_suppress": 6.0,
+    "suppressor.nearend_tuning.mask_hf.enr_transparent": 2.0,
+    "suppressor.nearend_tuning.mask_hf.enr_suppress": 4.0,
+}
