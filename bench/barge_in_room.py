@@ -158,7 +158,7 @@ def main() -> int:
     try:
         with VirtualRoom() as room:
             room.loopback(True, LOOPBACK_MS, args.volume)
-            room.start_skill()
+            room.start_skill("--verbose")
             warm_up(room)
             print(f"command over the echo: {echo_level(room, kb):+.1f} dB (loopback {LOOPBACK_MS} ms, {args.volume}%)")
             for voice in VOICES:

@@ -109,9 +109,11 @@ class Speaking:
 class Hears:
     """The command decoder as the loop sees it: gives one command on the chunk it is told to."""
 
-    def __init__(self, command: Command | None) -> None:
+    def __init__(self, command: Command | None, judged: str | None = None) -> None:
         self.command = command
         self.hearing_someone = False
+        self.judged, self.judged_loud_s = judged, 0.8  # an utterance it judged not a command
+        self.judged_words = "stop 0.31 up 0.93" if judged else ""
 
     def feed(self, chunk: bytes) -> Command | None:
         command, self.command = self.command, None
@@ -152,6 +154,19 @@ def test_it_lowers_its_voice_while_someone_talks_over_it_and_not_after(kb):
     loop.commands.hearing_someone = False  # their words were not a command
     loop.feed(bytes(1600))
     assert not speaker.ducked
+
+
+@pytest.mark.parametrize("verbose", [True, False])
+def test_what_it_heard_over_its_voice_and_did_not_act_on_is_shown_only_when_asked(kb, verbose):
+    """--verbose: a tinkerer whose "stop" was not taken sees what the command decoder made of it."""
+    shown: list[str] = []
+    loop = HandsFree(recognizer=None, conversation=Conversation(kb, hands_free=True), speaker=Speaking(),
+                     emit=shown.append, clock=lambda: 0.0, commands=Hears(None, judged="[unk] up"),
+                     show_unacted=verbose)
+    loop.conversation.hear("my calf is cramping")
+    loop.feed(bytes(1600))
+    loop.feed(bytes(1600))  # shown once, not again with every chunk
+    assert shown == (["(while speaking, heard '[unk] up' (stop 0.31 up 0.93) with 0.80 s of a person's sound: not acted on)"] if verbose else [])
 
 
 def test_without_barge_in_it_is_deaf_while_speaking(kb, matcher):

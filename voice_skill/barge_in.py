@@ -63,6 +63,8 @@ class CommandListener:
         self.quiet = QuietDetector()
         self.loud_s = 0.0
         self.judged: str | None = None  # the words of the last utterance judged, command or not (for diagnosis)
+        self.judged_loud_s = 0.0  # and how much of a person's sound it had (MIN_LOUD_S)
+        self.judged_words = ""  # and Vosk's words in it with their confidences ("stop 0.42")
 
     def feed(self, chunk: bytes) -> Command | None:
         self.quiet.update(chunk)
@@ -95,7 +97,8 @@ class CommandListener:
         return as_command(text, self.matcher, self.clipped)
 
     def _judge(self, text: str) -> Command | None:
-        self.judged = text
+        self.judged, self.judged_loud_s = text, self.loud_s
+        self.judged_words = " ".join(f"{w['word']} {w.get('conf', 1.0):.2f}" for w in self.recognizer.last_words)
         match = self._match(text)
         loud_enough = self.loud_s >= MIN_LOUD_S
         self._utterance_over()

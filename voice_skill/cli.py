@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="no microphone: hear this recording instead, and answer it")
     listen.add_argument("--no-barge-in", action="store_true",
                         help="do not listen while speaking (no echo cancellation; stop/next wait for a gap)")
+    listen.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="also show what it heard and did not act on")
     _add_recognition(listen)
 
     commands.add_parser("voices", help="list the text-to-speech voices")

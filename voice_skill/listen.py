@@ -66,6 +66,7 @@ class HandsFree:
     emit: Callable[[str], None] = print
     clock: Callable[[], float] = time.monotonic
     commands: CommandListener | None = None  # hears stop/next/... while it speaks; None: deaf then
+    show_unacted: bool = False  # also emit what was heard and not acted on (--verbose: why it missed)
 
     def __post_init__(self) -> None:
         self.quiet = QuietDetector()
@@ -76,6 +77,8 @@ class HandsFree:
         if self._echo_possible() or self._command_under_way():
             self._deaf = True
             command = self.commands.feed(chunk) if self.commands is not None else None
+            if command is None:
+                self._show_unacted_command()
             # someone talking over it: its voice lowered, so that the rest of their words come through
             self.speaker.duck(self.commands is not None and self.commands.hearing_someone)
             return None if command is None else self._act(command.text, command.match)
@@ -95,6 +98,15 @@ class HandsFree:
         if heard.text and self.quiet.speech_ended:
             self._rejected = heard.text  # not for us; don't weigh the same words again next chunk
         return None
+
+    def _show_unacted_command(self) -> None:
+        judged = self.commands.judged if self.commands is not None else None
+        if judged is not None:
+            self.commands.judged = None
+            if self.show_unacted:
+                words = f" ({self.commands.judged_words})" if self.commands.judged_words else ""
+                self.emit(f"(while speaking, heard {judged!r}{words} with {self.commands.judged_loud_s:.2f} s "
+                          "of a person's sound: not acted on)")
 
     def _echo_possible(self) -> bool:
         return self.speaker.speaking or self.clock() - self.speaker.last_sound_at < ECHO_TAIL_S
@@ -229,7 +241,8 @@ def run(args) -> int:
     conversation = Conversation(kb, args.lang, hands_free=True)
     canceller = None if args.demo else open_canceller(args, speaker)
     commands = None if canceller is None else open_commands(kb, recognizer, conversation, canceller)
-    loop = HandsFree(recognizer, conversation, speaker, emit=lambda line: print(line, flush=True), commands=commands)
+    loop = HandsFree(recognizer, conversation, speaker, emit=lambda line: print(line, flush=True), commands=commands,
+                     show_unacted=args.verbose)
     try:
         if args.demo:
             return _demo(loop, speaker, args.demo)
