@@ -8,9 +8,9 @@ cd "$(dirname "$0")/.."
 
 # Runtime: speech out (espeak-ng, aplay), microphone/speaker access (PortAudio), audio files.
 # Tests: a PulseAudio server with virtual devices, ALSA routed to it; sox for test audio.
-# Building AEC3 with our settings (scripts/build_aec3.sh): a C++ compiler.
+# Building AEC3 with our settings (scripts/build_aec3.sh): a C++ compiler, and patch.
 PACKAGES=(espeak-ng libespeak-ng1 libportaudio2 libsndfile1 alsa-utils pulseaudio pulseaudio-utils
-          libasound2-plugins python3-venv g++)
+          libasound2-plugins python3-venv g++ patch)
 [ -d models/vosk-model-small-en-us-0.15 ] || command -v mvn >/dev/null || PACKAGES+=(maven)
 
 missing=()

@@ -115,6 +115,33 @@ def test_stop_said_as_loud_as_its_voice_is_kept_and_its_voice_still_removed(voic
     assert kept > -15, f"the person's stop came out {kept:.1f} dB down"
 
 
+def high_band_db(x: np.ndarray) -> float:
+    """Energy at 4-8 kHz, where "s" and "t" are loud and the skill's voice is not."""
+    spectrum = np.abs(np.fft.rfft(x)) ** 2
+    return 10 * np.log10(spectrum[np.fft.rfftfreq(len(x), 1 / SAMPLE_RATE) >= 4000].sum() + 1e-12)
+
+
+@pytest.mark.parametrize("speaker", ["", "espeak-en-us-f2"])
+def test_the_st_of_stop_said_over_its_voice_is_kept(voice, speaker):
+    """AEC3's suppressor caps every gain above 2 kHz at the gain at 2 kHz until it takes the sound
+    for a person's, which it judges below 2 kHz, where a word's start is quiet. So the "st" of
+    "stop" said over the skill's voice was suppressed as deeply as the voice: 34-37 dB down in its
+    first 120 ms, 5 s into its speech, at the echo's level. With that cap off (our setting,
+    voice_skill/native/aec3-hf-gains.patch) 7-9 dB."""
+    played, rate = voice
+    person = read_file(RECORDINGS / "demo" / speaker / "stop.wav").astype(np.float64) / 32768
+    at = 5 * SAMPLE_RATE
+    echo = room(played, rate)
+    person *= np.sqrt(np.mean(echo ** 2) / np.mean(person[np.abs(person) > 0.01] ** 2))
+    mic = echo.copy()
+    mic[at:at + len(person)] += person
+    cleaned = run(EchoCanceller(), played, rate, mic)
+    start = np.flatnonzero(np.abs(person) > 0.01)[0] - 160
+    onset = slice(start, start + int(0.13 * SAMPLE_RATE))
+    kept = high_band_db(cleaned[at:][onset]) - high_band_db(person[onset])
+    assert kept > -20, f"the start of the person's stop came out {kept:.1f} dB down at 4-8 kHz"
+
+
 def test_a_new_canceller_lets_none_of_its_first_lines_through(kb):
     """A new AEC3 removes 20 dB and more after a second or so of speech, then for a while some 3 s in
     passes its input nearly whole: the canceller hands on silence until AEC3 has shown it removes the
