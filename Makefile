@@ -26,7 +26,7 @@ bench: setup
 	bash bench/setup.sh
 	.venv/bin/python -m bench.run
 	.venv/bin/python -m bench.answer > bench/answer-results.txt
-	.venv/bin/python -m bench.barge_in --minutes 30 --seed 11 > bench/barge-in-results.txt
+	.venv/bin/python -m bench.barge_in --minutes 30 --talk-minutes 30 --seed 11 > bench/barge-in-results.txt
 
 # A 3-minute subset of the benchmark, written to bench/work/quick/.
 bench-quick: setup

@@ -1,6 +1,6 @@
 """Barge-in: commands heard over the skill's own voice, and its own voice never taken for one.
 
-    nice -n 10 .venv/bin/python -m bench.barge_in [--minutes 30] [--delay-ms 40]
+    nice -n 10 .venv/bin/python -m bench.barge_in [--minutes 30] [--talk-minutes 30] [--seed 11]
 
 Runs faster than real time, offline: the echo path is simulated (the blocks the speaker really
 played, delayed and given a reverberant tail, added to the microphone: lowered when it ducks, as the
@@ -17,7 +17,10 @@ commands unless --no-clipped).
    output latency, about 35 ms, measured in the room test).
 3. Self-triggers: every line in both languages, looped back with no one talking, for --minutes
    of the skill's speech (varying the echo level and delay); any command found is one.
-4. Real-time factor of the while-speaking path (canceller + decoder + rule) on this machine.
+4. Other people's talk while it speaks (--talk-minutes): ordinary speech (bench/ordinary_speech.txt,
+   read by the bench's espeak readers, one after another as a TV or a conversation goes on) as loud at
+   the microphone as its own echo, over its lines; any command found is one it should not have taken.
+5. Real-time factor of the while-speaking path (canceller + decoder + rule) on this machine.
 """
 
 from __future__ import annotations
@@ -256,6 +259,37 @@ def self_triggers(sim: Simulation, voices: dict[str, Synthesizer], kb, minutes: 
     return spoken_s, [f"{o.text!r} [{o.intent}]" for o in found]
 
 
+def talk_over(sim: Simulation, voice: Synthesizer, kb, minutes: float, rng, stretch_s: float = 300.0) -> tuple[float, list]:
+    """Other people's talk (bench.make_audio's ordinary speech, its espeak readers in turn) at the echo's
+    level while the skill speaks its English lines on, in stretches of `stretch_s` through one canceller
+    and decoder each; every command found is one taken from talk not meant for it."""
+    from bench.make_audio import ORDINARY_ONLY, VOICES, mr, ordinary_paragraphs, read_aloud
+
+    synth = mr.Synth(piper=False)
+    readers = [reader for reader in (*VOICES, ORDINARY_ONLY) if reader.espeak]  # Piper is not in .venv
+    readings = [(paragraph, reader) for reader in readers for paragraph in ordinary_paragraphs()]
+    rng.shuffle(readings)
+    talk, heard_s, found = [], 0.0, []
+    lines = [voice.render(line) for line in kb.all_lines("en")]
+    rate = voice.output_rate()
+    gap = np.zeros(int(0.4 * rate), np.float32)
+    for paragraph, reader in readings:
+        talk.append(read_aloud(synth, paragraph, reader, rng))
+        if sum(map(len, talk)) < stretch_s * SAMPLE_RATE and (paragraph, reader) != readings[-1]:
+            continue
+        others = np.concatenate(talk)
+        talk = []
+        played = np.concatenate([part for _ in range(1 + int(len(others) / SAMPLE_RATE // 60))
+                                 for i in rng.permutation(len(lines)) for part in (lines[i], gap)])
+        played = played[:int((len(others) / SAMPLE_RATE + 0.5) * rate)]
+        gain = ECHO_RMS / max(rms(speech_part(played)), 1e-9)
+        found += sim.run(played, rate, others * ECHO_RMS / rms(speech_part(others)), 0.04, gain, rng)
+        heard_s += len(others) / SAMPLE_RATE
+        if heard_s >= minutes * 60:
+            break
+    return heard_s, [f"{o.text!r} [{o.intent}]" for o in found]
+
+
 def summarize(name: str, results: dict, verbose: bool = False) -> None:
     for ser, rows in results.items():
         heard = [r for r in rows if r[1]]
@@ -281,6 +315,8 @@ def main() -> int:
     parser.add_argument("--aec3-defaults", action="store_true",
                         help="livekit's AEC3 with its default settings, not the skill's (tuning.AEC3_SETTINGS)")
     parser.add_argument("--only-self", action="store_true", help="only the self-triggers (and the real-time factor)")
+    parser.add_argument("--talk-minutes", type=float, default=0.0,
+                        help="minutes of other people's talk at the echo's level while it speaks (default 0: none)")
     parser.add_argument("--no-clipped", action="store_true",
                         help="without the clipped forms of commands (responses: clipped_en, e.g. \"top\" for stop)")
     parser.add_argument("--verbose", action="store_true", help="what the command decoder heard where it missed")
@@ -313,21 +349,29 @@ def main() -> int:
     if not args.skip_raw and not args.only_self:
         summarize("raw mic  ", recognition(Simulation(model, kb, cancel=False), steps, primer, rate, rng))
     cpu_recognition = time.process_time() - started
-    if args.minutes <= 0:
-        return 0
+    if args.minutes > 0:
+        report_self_triggers(sim, voices, kb, args.minutes, rng, cpu_recognition, ducking=args.duck_db is not None)
+    if args.talk_minutes > 0:
+        talk_s, taken = talk_over(sim, voices["en"], kb, args.talk_minutes, rng)
+        print(f"taken from other people's talk at the echo's level: {len(taken)} in {talk_s / 60:.1f} min "
+              f"= {len(taken) / (talk_s / 3600):.1f} per hour {taken if taken else ''}")
+    return 0
+
+
+def report_self_triggers(sim: Simulation, voices: dict[str, Synthesizer], kb, minutes: float, rng,
+                         cpu_recognition: float, ducking: bool) -> None:
     started, wall = time.process_time(), time.perf_counter()
     ducks_before = sim.ducks
-    spoken_s, seen = self_triggers(sim, voices, kb, args.minutes, rng)
+    spoken_s, seen = self_triggers(sim, voices, kb, minutes, rng)
     cpu = time.process_time() - started
     print(f"self-triggers: {len(seen)} in {spoken_s / 60:.1f} min of its own lines (en + id) looped back "
           f"= {len(seen) / (spoken_s / 3600):.1f} per hour {seen if seen else ''}")
-    if args.duck_db is not None:
+    if ducking:
         print(f"ducked with no one talking: {sim.ducks - ducks_before} times = {(sim.ducks - ducks_before) / (spoken_s / 3600):.1f} per hour")
     removed = 10 * np.log10(sim.echo_energy[0] / max(sim.echo_energy[1], 1e-9))
     print(f"echo removed once learnt: {removed:.1f} dB (AEC3's two modes here: 50-60 dB, or 28-42 dB in the weak one)")
     print(f"real-time factor of the while-speaking path (CPU s / audio s): {cpu / spoken_s:.3f} "
           f"(wall {time.perf_counter() - wall:.0f} s, gaps included; recognition part took {cpu_recognition:.0f} CPU s)")
-    return 0
 
 
 if __name__ == "__main__":

@@ -116,21 +116,30 @@ def render_requests(synth: mr.Synth, beds: dict[str, np.ndarray]) -> list[list[s
     return rows
 
 
+def ordinary_paragraphs() -> list[str]:
+    text = (BENCH / "ordinary_speech.txt").read_text(encoding="utf-8")
+    return [p.strip() for p in text.split("\n\n") if p.strip()]
+
+
+def read_aloud(synth: mr.Synth, paragraph: str, voice: mr.Voice, rng: np.random.Generator) -> np.ndarray:
+    """A paragraph as one person reads it: a pause before (between talkers), sentences with natural pauses."""
+    parts = [np.zeros(int(rng.uniform(0.6, 1.2) * mr.RATE), np.float32)]
+    for sentence in re.split(r"(?<=[.?!])\s+", paragraph):
+        parts.append(mr.trim(synth.render(sentence, voice)))
+        parts.append(np.zeros(int(rng.uniform(0.25, 0.6) * mr.RATE), np.float32))
+    return mr.normalise(np.concatenate(parts))
+
+
 def render_ordinary(synth: mr.Synth) -> list[list[str]]:
     """The long-form text, every paragraph in every voice (over an hour: one false accept in ten
     minutes is too coarse to mean anything), one file each, sentences with natural pauses."""
     rng = np.random.default_rng(SEED + 2)
-    text = (BENCH / "ordinary_speech.txt").read_text(encoding="utf-8")
-    paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+    paragraphs = ordinary_paragraphs()
     rows = []
     readings = [(index, paragraph, voice) for voice in (*VOICES, ORDINARY_ONLY)
                 for index, paragraph in enumerate(paragraphs)]
     for index, paragraph, voice in readings:
-        parts = [np.zeros(int(rng.uniform(0.6, 1.2) * mr.RATE), np.float32)]  # between talkers
-        for sentence in re.split(r"(?<=[.?!])\s+", paragraph):
-            parts.append(mr.trim(synth.render(sentence, voice)))
-            parts.append(np.zeros(int(rng.uniform(0.25, 0.6) * mr.RATE), np.float32))
-        audio = mr.normalise(np.concatenate(parts))
+        audio = read_aloud(synth, paragraph, voice, rng)
         rel = f"ordinary/{index:02d}__{voice.name}.wav"
         mr.write(OUT / rel, audio)
         rows.append([rel, voice.name, f"{len(audio) / mr.RATE:.2f}", str(len(paragraph.split()))])

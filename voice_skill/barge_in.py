@@ -22,7 +22,7 @@ from voice_skill.endpoint import LEVEL_FLOOR, QuietDetector
 from voice_skill.for_us import as_command, interrupts
 from voice_skill.matcher import Match, Matcher
 from voice_skill.recognizer import Recognizer
-from voice_skill.tuning import ECHO_LIKENESS_MAX, MIN_LOUD_S
+from voice_skill.tuning import COMMAND_QUIET_BEFORE_S, COMMAND_WORD_CONFIDENCE, ECHO_LIKENESS_MAX, MIN_LOUD_S
 
 
 def persons_sound(chunk_level: float, echo_likeness: float) -> bool:
@@ -52,26 +52,34 @@ class CommandListener:
     (persons_sound) can be one: given the canceller's near-silence, Vosk will still make out a "what"
     now and then, and where the canceller lets the skill's voice through, words of its own. An empty
     result while the voice still sounds does not end the utterance: over loud echo Vosk often gives one
-    for a word's cut start, then the rest ("up" of "stop") as a new one, which alone was too short to count."""
+    for a word's cut start, then the rest ("up" of "stop") as a new one, which alone was too short to count.
+
+    A command is said on its own, into the skill's voice: an utterance whose person's sound began within
+    COMMAND_QUIET_BEFORE_S of another's is someone talking on (a TV, a conversation across the room),
+    whose "next" or "stop" in passing is not meant for it."""
 
     def __init__(self, recognizer: Recognizer, matcher: Matcher, canceller: Canceller | None = None,
                  clipped: dict[str, str] | None = None) -> None:
         self.recognizer = recognizer
+        recognizer.min_word_confidence = COMMAND_WORD_CONFIDENCE  # its grammar is narrow (tuning)
         self.matcher = matcher
         self.clipped = clipped or {}  # what the canceller leaves of a command -> the command (for_us.as_command)
         self.canceller = canceller
         self.quiet = QuietDetector()
         self.loud_s = 0.0
+        self._since_person_s = float("inf")  # since the last chunk of a person's sound
+        self.quiet_before_s = float("inf")  # how long no person was heard before this utterance's sound began
         self.judged: str | None = None  # the words of the last utterance judged, command or not (for diagnosis)
         self.judged_loud_s = 0.0  # and how much of a person's sound it had (MIN_LOUD_S)
+        self.judged_quiet_before_s = float("inf")  # and how long no one was heard before it (COMMAND_QUIET_BEFORE_S)
         self.judged_words = ""  # and Vosk's words in it with their confidences ("stop 0.42")
+        self.partial = ""  # the words so far of the utterance under way (for diagnosis)
 
     def feed(self, chunk: bytes) -> Command | None:
         self.quiet.update(chunk)
-        likeness = 0.0 if self.canceller is None else self.canceller.echo_likeness
-        if persons_sound(level(chunk), likeness):
-            self.loud_s += len(chunk) / 2 / SAMPLE_RATE
+        self._count_persons_sound(chunk)
         heard = self.recognizer.accept(chunk)
+        self.partial = "" if heard.final else heard.text
         if heard.final and not heard.text and not self.quiet.speech_ended:
             return None  # no words yet from a voice still sounding: its sound counts towards what follows
         if heard.final:
@@ -79,6 +87,17 @@ class CommandListener:
         if heard.text and self.quiet.speech_ended and interrupts(heard.text, self._match(heard.text), self.matcher):
             return self._judge(self.recognizer.finish() or heard.text)
         return None
+
+    def _count_persons_sound(self, chunk: bytes) -> None:
+        likeness = 0.0 if self.canceller is None else self.canceller.echo_likeness
+        seconds = len(chunk) / 2 / SAMPLE_RATE
+        if not persons_sound(level(chunk), likeness):
+            self._since_person_s += seconds
+            return
+        if self.loud_s == 0:  # this utterance's first sound of a person
+            self.quiet_before_s = self._since_person_s
+        self.loud_s += seconds
+        self._since_person_s = 0.0
 
     @property
     def hearing_someone(self) -> bool:
@@ -88,6 +107,7 @@ class CommandListener:
     def reset(self) -> None:
         self.recognizer.reset()
         self._utterance_over()
+        self._since_person_s = float("inf")
 
     def _utterance_over(self) -> None:
         self.quiet.reset()
@@ -97,9 +117,10 @@ class CommandListener:
         return as_command(text, self.matcher, self.clipped)
 
     def _judge(self, text: str) -> Command | None:
-        self.judged, self.judged_loud_s = text, self.loud_s
+        self.judged, self.judged_loud_s, self.judged_quiet_before_s = text, self.loud_s, self.quiet_before_s
         self.judged_words = " ".join(f"{w['word']} {w.get('conf', 1.0):.2f}" for w in self.recognizer.last_words)
         match = self._match(text)
         loud_enough = self.loud_s >= MIN_LOUD_S
+        isolated = self.quiet_before_s >= COMMAND_QUIET_BEFORE_S
         self._utterance_over()
-        return Command(text, match) if loud_enough and interrupts(text, match, self.matcher) else None
+        return Command(text, match) if loud_enough and isolated and interrupts(text, match, self.matcher) else None

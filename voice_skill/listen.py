@@ -36,7 +36,7 @@ from voice_skill.errors import SkillError
 from voice_skill.for_us import INTERRUPTING, understand
 from voice_skill.matcher import Match
 from voice_skill.recognizer import ENGINES, MODEL_LANGUAGE, Recognizer, Utterances, grammar_phrases, open_recognizer
-from voice_skill.tuning import COMMAND_OVERRUN_S, ECHO_TAIL_S  # ECHO_TAIL_S: after our own last sound, the room may still carry it
+from voice_skill.tuning import COMMAND_OVERRUN_S, COMMAND_QUIET_BEFORE_S, ECHO_TAIL_S  # ECHO_TAIL_S: after our own last sound, the room may still carry it
 
 DEMO_RECORDING = Path(__file__).resolve().parent / "data" / "demo-my-calf-is-cramping.wav"
 MIC_RETRY_S = 2.0
@@ -83,6 +83,7 @@ class HandsFree:
             self.speaker.duck(self.commands is not None and self.commands.hearing_someone)
             return None if command is None else self._act(command.text, command.match)
         if self._deaf:  # our voice has died away: forget anything the decoder made of it
+            self._show_unfinished_command()
             self._deaf = False
             self.speaker.duck(False)
             self._restart()
@@ -105,8 +106,15 @@ class HandsFree:
             self.commands.judged = None
             if self.show_unacted:
                 words = f" ({self.commands.judged_words})" if self.commands.judged_words else ""
+                after = self.commands.judged_quiet_before_s
+                talking_on = f", {after:.1f} s after other talk" if after < COMMAND_QUIET_BEFORE_S else ""
                 self.emit(f"(while speaking, heard {judged!r}{words} with {self.commands.judged_loud_s:.2f} s "
-                          "of a person's sound: not acted on)")
+                          f"of a person's sound{talking_on}: not acted on)")
+
+    def _show_unfinished_command(self) -> None:
+        if self.show_unacted and self.commands is not None and self.commands.loud_s > 0:
+            self.emit(f"(while speaking, heard {self.commands.partial!r} with {self.commands.loud_s:.2f} s of a "
+                      "person's sound, not yet ended when its voice died away: not acted on)")
 
     def _echo_possible(self) -> bool:
         return self.speaker.speaking or self.clock() - self.speaker.last_sound_at < ECHO_TAIL_S

@@ -197,11 +197,12 @@ def open_recognizer(lang: str, kb: KnowledgeBase | None, model_path: Path | None
 class Recognizer(Utterances):
     """A Vosk decoder for one audio stream; `grammar` is the phrase list, or None for free speech."""
 
-    def __init__(self, model, grammar: list[str] | None = None) -> None:
+    def __init__(self, model, grammar: list[str] | None = None, min_word_confidence: float = MIN_WORD_CONFIDENCE) -> None:
         import vosk
 
         self.model = model  # a second decoder (barge-in's) shares it rather than loading another copy
         self.grammar = grammar
+        self.min_word_confidence = min_word_confidence  # a word Vosk is less sure of is read as [unk]
         args = (model, SAMPLE_RATE) if grammar is None else (model, SAMPLE_RATE, json.dumps(grammar))
         self._decoder = vosk.KaldiRecognizer(*args)
         self._decoder.SetWords(True)  # per-word confidences and times, for _final_text
@@ -230,7 +231,7 @@ class Recognizer(Utterances):
         measured = [w | {"level": level} for w, level in zip(words, levels)]
         self.last_words = foreground(measured, levels)
         self._remember_words(measured)
-        return " ".join(w["word"] if w.get("conf", 1.0) >= MIN_WORD_CONFIDENCE else UNK for w in self.last_words)
+        return " ".join(w["word"] if w.get("conf", 1.0) >= self.min_word_confidence else UNK for w in self.last_words)
 
     def _remember_words(self, words: list[dict]) -> None:
         if words:
