@@ -2,6 +2,12 @@
 a person's command): "next" (and "stop") said over the skill's first step, in two voices, N times.
 
     nice -n 10 .venv/bin/python bench/barge_in_room.py [--rounds 10] [--volume 60] [--command next|stop]
+    nice -n 10 .venv/bin/python bench/barge_in_room.py --self-rounds 40 [--latency 200] [--volume 100]
+
+With --self-rounds, no command is said: each round is the request alone, then step 1 and its hint
+(about 10 s of the skill's voice) looped back, and it counts the rounds in which the skill acted on
+anything after the request, and the utterances its command decoder judged over its own voice with
+MIN_LOUD_S of what it took for a person's sound (each one Vosk's choice of words away from acting).
 
 Everything is measured on one recording, the microphone's (micfeed's monitor): the command is found
 there by correlation with its file, the skill's speech is its own looped-back voice, and step 2 is
@@ -142,10 +148,33 @@ def one_round(room: VirtualRoom, kb, steps: list[np.ndarray], voice: str, comman
     return acted, 0.0 if loud.size == 0 else (loud[-1] + 1) * 0.01
 
 
+def hearing_itself(room: VirtualRoom, kb, rounds: int) -> None:
+    """--self-rounds: the request, then its own voice looped back with no one talking, `rounds` times."""
+    from voice_skill.tuning import MIN_LOUD_S
+
+    acted = judged = 0
+    for _ in range(rounds):
+        quiet_down(room)
+        printed_before = len(room.lines())
+        room.play(REQUEST, sink="micfeed")
+        time.sleep(14.0)  # step 1 and the hint, and the echo's tail
+        lines = room.lines()[printed_before:]
+        if len([line for line in lines if line.startswith("heard:")]) > 1:
+            acted += 1
+            print("  acted on its own voice:", " | ".join(lines), flush=True)
+        judged += sum(1 for line in lines if line.startswith("(while speaking")
+                      and float(line.split(" s of a person's sound")[0].rsplit(" ", 1)[1]) >= MIN_LOUD_S)
+    print(f"its own voice, {rounds} rounds: acted on in {acted}; "
+          f"utterances judged with {MIN_LOUD_S} s or more of a person's sound: {judged}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--volume", type=int, default=LOOPBACK_VOLUME, help="loopback volume, percent")
+    parser.add_argument("--latency", type=int, default=LOOPBACK_MS, help="loopback latency, ms")
+    parser.add_argument("--self-rounds", type=int, default=0, metavar="N",
+                        help="no command: N rounds of its own voice looped back (see above)")
     parser.add_argument("--command", choices=["next", "stop"], default="next")
     parser.add_argument("--before-silence", type=float, default=None, metavar="S",
                         help="say it as the hint ends, beginning S seconds before the skill falls silent")
@@ -157,10 +186,14 @@ def main() -> int:
     steps = step_audio(kb)
     try:
         with VirtualRoom() as room:
-            room.loopback(True, LOOPBACK_MS, args.volume)
+            room.loopback(True, args.latency, args.volume)
             room.start_skill("--verbose")
             warm_up(room)
-            print(f"command over the echo: {echo_level(room, kb):+.1f} dB (loopback {LOOPBACK_MS} ms, {args.volume}%)")
+            if args.self_rounds:
+                hearing_itself(room, kb, args.self_rounds)
+                room.stop_skill()
+                return 0
+            print(f"command over the echo: {echo_level(room, kb):+.1f} dB (loopback {args.latency} ms, {args.volume}%)")
             for voice in VOICES:
                 results = [one_round(room, kb, steps, voice, args.command, args.before_silence) for _ in range(args.rounds)]
                 times = sorted(t for ok, t in results if ok)

@@ -40,15 +40,16 @@ def test_anything_else_heard_over_its_voice_does_not(matcher, text):
     assert not interrupts(text, matcher.match(text), matcher)
 
 
-@pytest.mark.parametrize("chunk_level, likeness, counts", [
-    (0.02, 0.1, True),  # a person's voice over what is left of the echo
-    (0.02, 0.6, False),  # the skill's own voice, let through by the canceller: it follows what was played
-    (0.001, 0.1, False),  # the canceller's near-silence
+@pytest.mark.parametrize("chunk_level, likeness, removed_db, counts", [
+    (0.02, 0.1, 3.0, True),  # a person's voice over what is left of the echo
+    (0.02, 0.6, 3.0, False),  # the skill's own voice, let through by the canceller: it follows what was played
+    (0.001, 0.1, 3.0, False),  # the canceller's near-silence
+    (0.02, 0.1, 25.0, False),  # what is left of a loud echo once most of it was taken out
 ])
-def test_only_loud_sound_unlike_its_own_echo_counts_towards_a_command(chunk_level, likeness, counts):
+def test_only_loud_sound_unlike_its_own_echo_counts_towards_a_command(chunk_level, likeness, removed_db, counts):
     from voice_skill.barge_in import persons_sound
 
-    assert persons_sound(chunk_level, likeness) is counts
+    assert persons_sound(chunk_level, likeness, removed_db) is counts
 
 
 @pytest.mark.parametrize("text, intent", [

@@ -22,20 +22,24 @@ from voice_skill.endpoint import LEVEL_FLOOR, QuietDetector
 from voice_skill.for_us import as_command, interrupts
 from voice_skill.matcher import Match, Matcher
 from voice_skill.recognizer import Recognizer
-from voice_skill.tuning import COMMAND_QUIET_BEFORE_S, COMMAND_WORD_CONFIDENCE, ECHO_LIKENESS_MAX, MIN_LOUD_S
+from voice_skill.tuning import (COMMAND_QUIET_BEFORE_S, COMMAND_WORD_CONFIDENCE, ECHO_LIKENESS_MAX, ECHO_REMOVED_MAX_DB,
+                                MIN_LOUD_S)
 
 
-def persons_sound(chunk_level: float, echo_likeness: float) -> bool:
+def persons_sound(chunk_level: float, echo_likeness: float, removed_db: float = 0.0) -> bool:
     """Is this chunk of the cleaned microphone's audio sound a person may have made? Loud enough to
     count (LEVEL_FLOOR), and not looking like the skill's own echo: where the canceller lets its voice
-    through, what comes out still correlates with what was played."""
-    return chunk_level > LEVEL_FLOOR and echo_likeness < ECHO_LIKENESS_MAX
+    through, what comes out still correlates with what was played; and what is left after it took out
+    most of what the microphone heard (over ECHO_REMOVED_MAX_DB) is what is left of the echo, whatever
+    it correlates with: a person's voice over the echo is sound the canceller cannot take out."""
+    return chunk_level > LEVEL_FLOOR and echo_likeness < ECHO_LIKENESS_MAX and removed_db < ECHO_REMOVED_MAX_DB
 
 
 class Canceller(Protocol):
     """What the listener needs of the echo canceller (voice_skill.echo.EchoCanceller)."""
 
     echo_likeness: float  # how much the last chunk it gave looks like the echo of what was played (0-1)
+    removed_db: float  # how far it brought the last chunk down (dB: its level in over its level out)
 
 
 @dataclass
@@ -89,9 +93,10 @@ class CommandListener:
         return None
 
     def _count_persons_sound(self, chunk: bytes) -> None:
-        likeness = 0.0 if self.canceller is None else self.canceller.echo_likeness
+        likeness, removed = (0.0, 0.0) if self.canceller is None else (self.canceller.echo_likeness,
+                                                                         self.canceller.removed_db)
         seconds = len(chunk) / 2 / SAMPLE_RATE
-        if not persons_sound(level(chunk), likeness):
+        if not persons_sound(level(chunk), likeness, removed):
             self._since_person_s += seconds
             return
         if self.loud_s == 0:  # this utterance's first sound of a person

@@ -143,6 +143,7 @@ class EchoCanceller:
         self._since_sound = TAIL_FRAMES  # frames since the reference last carried sound
         self.last_sound_at = float("-inf")  # when the last played block carrying sound was heard
         self.echo_likeness = 0.0  # of the last chunk's output: see _likeness
+        self.removed_db = 0.0  # how far the last chunk was brought down: its level in over its level out
 
     # --- the speaker's side (its audio thread: only queue) ---
 
@@ -175,6 +176,7 @@ class EchoCanceller:
         self._forget_before(self._mic_next - int(KEEP_S * SAMPLE_RATE))
         cleaned = b"".join(out)
         self.echo_likeness = self._likeness(np.frombuffer(cleaned, dtype="<i2"), self._mic_next - whole)
+        self.removed_db = removed_db(mic[:whole], np.frombuffer(cleaned, dtype="<i2"))
         return cleaned
 
     def _likeness(self, out: np.ndarray, position: int) -> float:
@@ -347,6 +349,15 @@ def _open_apm(settings: Mapping[str, float] | None, noise_suppression: bool, hig
         except SkillError as error:
             notice = f"{error}; using livekit's AEC3 with its default settings"
     return _LivekitApm(noise_suppression, high_pass_filter, auto_gain_control), notice
+
+
+def removed_db(heard: np.ndarray, out: np.ndarray) -> float:
+    """How many dB quieter `out` is than `heard` (inf: nothing came out, 0: all of it did)."""
+    heard_power = float(np.mean(np.square(heard, dtype=np.float64))) if heard.size else 0.0
+    out_power = float(np.mean(np.square(out, dtype=np.float64))) if out.size else 0.0
+    if out_power == 0.0:
+        return float("inf")
+    return 10 * float(np.log10(max(heard_power, 1.0) / out_power))
 
 
 def echo_likeness(out: np.ndarray, reference: np.ndarray) -> float:
