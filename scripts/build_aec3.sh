@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # AEC3 with settings of our own (voice_skill/aec3.py): WebRTC's audio processing library, version
 # 2.1, from the source bundled in PyPI's aec-audio-processing 1.0.1 (its own binding exposes only
-# on/off switches), with one setting added (voice_skill/native/aec3-hf-gains.patch), built static
+# on/off switches), with settings of ours added (the PATCHES below, in voice_skill/native), built static
 # with meson, and our C interface (voice_skill/native/aec3.cc) linked into .venv/lib/libskill_aec3.so.
 # About 3 minutes on 2 cores; skipped when already built from this
 # source. If it cannot be built, the skill says so once and uses livekit's AEC3 with its defaults.
@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 SDIST=aec_audio_processing-1.0.1.tar.gz
 SDIST_SHA256=f03a3ce3f45bf15a04a8504d0f692a651180ca2d3171bd9f3de0516e5f2b8360
 out=.venv/lib/libskill_aec3.so
-stamp=.venv/lib/.aec3-$(cat voice_skill/native/aec3.cc voice_skill/native/aec3-hf-gains.patch scripts/build_aec3.sh | sha256sum | cut -c1-16)
+PATCHES=(aec3-hf-gains.patch aec3-fast-release.patch)  # in this order: each is made on the one before
+stamp=.venv/lib/.aec3-$(cd voice_skill/native && cat aec3.cc "${PATCHES[@]}" ../../scripts/build_aec3.sh | sha256sum | cut -c1-16)
 [ -e "$out" ] && [ -e "$stamp" ] && exit 0
 
 for tool in g++ patch; do
@@ -29,7 +30,9 @@ echo "setup: building WebRTC's echo canceller (AEC3) with our settings (about 3 
 echo "$SDIST_SHA256  $work/$SDIST" | sha256sum -c --quiet
 tar xzf "$work/$SDIST" -C "$work"
 source_dir=$work/aec_audio_processing-1.0.1/webrtc-audio-processing
-patch -s -d "$source_dir" -p1 < voice_skill/native/aec3-hf-gains.patch
+for change in "${PATCHES[@]}"; do
+  patch -s -d "$source_dir" -p1 < "voice_skill/native/$change"
+done
 build=$work/build
 PATH=$PWD/.venv/bin:$PATH meson setup --buildtype=release --default-library=static "$build" "$source_dir" >"$work/meson.log" 2>&1 \
   || { tail -20 "$work/meson.log" >&2; exit 1; }

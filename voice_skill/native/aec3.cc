@@ -35,6 +35,8 @@ const std::map<std::string, Setter>& setters() {
       {"suppressor.dominant_nearend_detection.hold_duration", [](Config& c, double v) { c.suppressor.dominant_nearend_detection.hold_duration = static_cast<int>(v); }},
       {"suppressor.dominant_nearend_detection.trigger_threshold", [](Config& c, double v) { c.suppressor.dominant_nearend_detection.trigger_threshold = static_cast<int>(v); }},
       {"suppressor.limit_hf_gains_outside_nearend", [](Config& c, double v) { c.suppressor.limit_hf_gains_outside_nearend = v != 0; }},  // aec3-hf-gains.patch
+      {"suppressor.fast_inc_factor", [](Config& c, double v) { c.suppressor.fast_inc_factor = v; }},  // aec3-fast-release.patch
+      {"suppressor.fast_inc_max_enr", [](Config& c, double v) { c.suppressor.fast_inc_max_enr = v; }},  // aec3-fast-release.patch
       {"suppressor.floor_first_increase", [](Config& c, double v) { c.suppressor.floor_first_increase = v; }},
   };
   return table;
