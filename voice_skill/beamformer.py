@@ -1,22 +1,155 @@
 """Many microphones in, one voice out: a streaming, geometry-free beamformer behind the audio-in stage.
 
-(Interface first; the adaptive beamformer itself lands in the next commit. Until then it mixes the
-channels down, which is what a multi-channel recording got before.)
+A TV across the room and the person asking are in different places, so their sound reaches the
+microphones of an array with different phase and level differences. The beamformer learns those
+differences from the sound itself, needing no array geometry:
+
+- The room's background (the TV, the kitchen) is learnt as a spatial covariance per frequency while
+  nobody new is talking (`noise`).
+- Someone starting to talk from another place is told by how much the sound's spatial pattern moves
+  away from the background's: whitened by the background's covariance, the background alone spreads
+  its power evenly over every direction, and a new talker piles it into one. That score, the largest
+  eigenvalue of the whitened short-term covariance over its mean, is blind to how loud the TV is
+  (`presence`). It is the voice-activity decision "the background alone" against "someone else".
+- While someone else is heard, their covariance is gathered (`target`), and the beam is an MVDR
+  filter steered at them: their relative transfer function is the principal generalized eigenvector
+  of (target, noise), and the filter passes them undistorted at the first microphone while taking as
+  much of the background away as it can. It keeps that steering after they stop, so a person who
+  stays where they are is heard from their first word the next time.
+
+The numbers (tuning.BEAM_*) were chosen on the simulated rooms of tests/make_room_recordings.py's
+dev split; what they bring is measured in bench/rooms.py.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from voice_skill.tuning import (BEAM_BACKGROUND_SPREADS, BEAM_FRAME, BEAM_LOADING, BEAM_MAX_HZ, BEAM_MIN_HZ,
+                                BEAM_NOISE_S, BEAM_PRESENCE_SPREADS, BEAM_SHORT_S, BEAM_TARGET_S, BEAM_UPDATE_FRAMES,
+                                BEAM_WARMUP_S)
+
+SAMPLE_RATE = 16_000
+
 
 class Beamformer:
-    """Streaming: blocks of (frames, channels) float32 at 16 kHz in, as many mono frames out."""
+    """Streaming: blocks of (frames, channels) float32 at 16 kHz in, as many mono frames out
+    (delayed by BEAM_FRAME samples, the STFT's own latency)."""
 
     def __init__(self, channels: int) -> None:
         self.channels = channels
+        self.hop = BEAM_FRAME // 2
+        self._window = np.sqrt(np.hanning(BEAM_FRAME + 1)[:-1]).astype(np.float64)  # sqrt-Hann: analysis and synthesis
+        bins = BEAM_FRAME // 2 + 1
+        frequencies = np.fft.rfftfreq(BEAM_FRAME, 1 / SAMPLE_RATE)
+        self._scored = (frequencies >= BEAM_MIN_HZ) & (frequencies <= BEAM_MAX_HZ)
+        eye = np.eye(channels, dtype=np.complex128)
+        self.noise = np.tile(eye * 1e-8, (bins, 1, 1))
+        self.short = np.tile(eye * 1e-8, (bins, 1, 1))
+        self.target = np.zeros((bins, channels, channels), dtype=np.complex128)
+        self._noise_alpha = _smoothing(BEAM_NOISE_S, self.hop)
+        self._short_alpha = _smoothing(BEAM_SHORT_S, self.hop)
+        self._target_alpha = _smoothing(BEAM_TARGET_S, self.hop)
+        self.weights = np.zeros((bins, channels), dtype=np.complex128)
+        self.weights[:, 0] = 1.0  # until someone is heard: the first microphone as it is
+        self.steered = False
+        self.presence = 1.0  # the last frame's score (see _presence)
+        self._baseline: float | None = None  # the score the background alone gets, and how far it wanders
+        self._spread = 1.0
+        self.talking = False  # is someone other than the background heard now?
+        self._frames_seen = 0
+        # Zeros ahead of the first input and the first output: a frame's worth of latency, after which
+        # every block in gives as many samples out.
+        self._input = np.zeros((BEAM_FRAME - self.hop, channels))
+        self._output = np.zeros(self.hop)
+        self._overlap = np.zeros(BEAM_FRAME - self.hop)
 
     def process(self, block: np.ndarray) -> np.ndarray:
-        return block.mean(axis=1).astype(np.float32)
+        block = np.asarray(block, dtype=np.float64).reshape(-1, self.channels)
+        samples = np.concatenate([self._input, block])
+        finished = [self._output]
+        start = 0
+        while start + BEAM_FRAME <= len(samples):
+            finished.append(self._frame(samples[start:start + BEAM_FRAME]))
+            start += self.hop
+        self._input = samples[start:]
+        ready = np.concatenate(finished)
+        self._output = ready[len(block):]
+        return ready[:len(block)].astype(np.float32)
+
+    def _frame(self, frame: np.ndarray) -> np.ndarray:
+        """One STFT frame (BEAM_FRAME, channels) in, its hop of finished output samples out."""
+        spectrum = np.fft.rfft(frame * self._window[:, None], axis=0)  # (bins, channels)
+        self._learn(spectrum)
+        beam = np.einsum("fc,fc->f", self.weights.conj(), spectrum)
+        time_signal = np.fft.irfft(beam, BEAM_FRAME) * self._window
+        time_signal[:len(self._overlap)] += self._overlap
+        self._overlap = time_signal[self.hop:].copy()
+        return time_signal[:self.hop]
+
+    def _learn(self, spectrum: np.ndarray) -> None:
+        outer = spectrum[:, :, None] * spectrum[:, None, :].conj()
+        self.short = self._short_alpha * self.short + (1 - self._short_alpha) * outer
+        self._frames_seen += 1
+        if self._frames_seen * self.hop < BEAM_WARMUP_S * SAMPLE_RATE:  # the first sound is the background
+            self.noise = 0.8 * self.noise + 0.2 * outer
+            return
+        self.presence = self._presence()
+        if self._baseline is None:
+            self._baseline, self._spread = self.presence, 0.05 * self.presence
+        above = (self.presence - self._baseline) / self._spread
+        if above < BEAM_BACKGROUND_SPREADS:  # clearly the background: learn it, and how its score wanders
+            self.noise = self._noise_alpha * self.noise + (1 - self._noise_alpha) * outer
+            self._baseline = self._noise_alpha * self._baseline + (1 - self._noise_alpha) * self.presence
+            deviation = max(abs(self.presence - self._baseline), 0.01 * self._baseline)
+            self._spread = self._noise_alpha * self._spread + (1 - self._noise_alpha) * deviation
+        if above > BEAM_PRESENCE_SPREADS:
+            self.talking = True
+            self.target = self._target_alpha * self.target + (1 - self._target_alpha) * outer
+            if self._frames_seen % BEAM_UPDATE_FRAMES == 0:
+                self._steer()
+        else:
+            self.talking = False
+
+    def _presence(self) -> float:
+        """How far the recent sound's spatial pattern stands from the background's: the largest
+        eigenvalue of the short-term covariance whitened by the background's, over their mean,
+        averaged over the frequencies where the array tells places apart. 1: the background alone."""
+        scored = self._scored
+        chol = np.linalg.cholesky(self._loaded(self.noise[scored]))
+        inverse = np.linalg.inv(chol)
+        whitened = inverse @ self.short[scored] @ inverse.conj().transpose(0, 2, 1)
+        eigenvalues = np.linalg.eigvalsh(whitened)
+        mean = np.maximum(eigenvalues.mean(axis=1), 1e-20)
+        return float(np.mean(eigenvalues[:, -1] / mean))
+
+    def _steer(self) -> None:
+        """MVDR toward the talker: their relative transfer function from the principal generalized
+        eigenvector of (target, noise), passed undistorted at the first microphone."""
+        noise = self._loaded(self.noise)
+        chol = np.linalg.cholesky(noise)
+        inverse = np.linalg.inv(chol)
+        whitened = inverse @ self.target @ inverse.conj().transpose(0, 2, 1)
+        _, vectors = np.linalg.eigh(whitened)
+        principal = inverse.conj().transpose(0, 2, 1) @ vectors[:, :, -1:]  # (bins, channels, 1)
+        transfer = (noise @ principal)[:, :, 0]
+        reference = transfer[:, :1]
+        transfer = transfer / np.where(np.abs(reference) > 1e-12, reference, 1e-12)
+        solved = np.linalg.solve(noise, transfer[:, :, None])[:, :, 0]
+        gain = np.einsum("fc,fc->f", transfer.conj(), solved).real
+        self.weights = solved / np.maximum(gain, 1e-12)[:, None]
+        self.steered = True
+
+    def _loaded(self, covariance: np.ndarray) -> np.ndarray:
+        """Diagonal loading: a floor under the covariance keeps the filter from amplifying the
+        microphones' own noise where the array is small against the wavelength."""
+        trace = np.trace(covariance, axis1=1, axis2=2).real / self.channels
+        eye = np.eye(self.channels)[None]
+        return covariance + (BEAM_LOADING * trace + 1e-12)[:, None, None] * eye
+
+
+def _smoothing(seconds: float, hop: int) -> float:
+    return float(np.exp(-hop / (seconds * SAMPLE_RATE)))
 
 
 def open_beamformer(channels: int) -> Beamformer | None:

@@ -501,3 +501,16 @@ AEC3_SETTINGS = {
     "suppressor.fast_inc_factor": 6.0,
     "suppressor.fast_inc_max_enr": 0.01,
 }
+
+
+# --- the beamformer (voice_skill/beamformer.py) ---------------------------------------------------
+BEAM_FRAME = 512  # STFT frame (32 ms at 16 kHz), half-overlapped: its latency
+BEAM_MIN_HZ, BEAM_MAX_HZ = 300.0, 4000.0  # where the presence score is taken: speech, and the array resolves places
+BEAM_NOISE_S = 2.0  # the background's covariance: averaged over this long
+BEAM_SHORT_S = 0.15  # the recent sound's covariance, scored against the background's
+BEAM_TARGET_S = 2.0  # the talker's covariance
+BEAM_WARMUP_S = 0.3  # the first sound heard is taken for the background
+BEAM_BACKGROUND_SPREADS = 1.0  # a score within this many spreads over the background's: learnt as background
+BEAM_PRESENCE_SPREADS = 3.0  # ... this many over it: someone else is talking
+BEAM_LOADING = 1e-3  # diagonal loading, relative to the mean power per microphone
+BEAM_UPDATE_FRAMES = 4  # the filter is steered anew every this many frames while someone talks (64 ms)
