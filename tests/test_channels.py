@@ -209,7 +209,7 @@ def captured(frames: int, channels: int) -> np.ndarray:
 def test_the_microphone_hears_the_chosen_channels_and_the_canceller_the_first(device, beamformers):
     canceller = Canceller()
     microphone = Microphone(None, canceller, channels=[2, 0])  # "--channels 3,1" of four
-    assert (microphone.channels, microphone._width, microphone.rate) == ([2, 0], 4, SAMPLE_RATE)
+    assert (microphone.channels, microphone.captured, microphone.rate) == ([2, 0], 4, SAMPLE_RATE)
     assert microphone.describe() == "microphone 'array': channels 3, 1 of 4 at 16000 Hz"
     audio = captured(800, 4)
     chunks = microphone.chunks(timeout_s=0.1)
@@ -247,7 +247,7 @@ def test_one_channel_is_captured_and_handed_on_as_before(device, beamformers):
     device.channels = 1
     canceller = Canceller()
     microphone = Microphone(None, canceller)
-    assert (microphone.channels, microphone._width, microphone.beamformer) == ([0], 1, None)
+    assert (microphone.channels, microphone.captured, microphone.beamformer) == ([0], 1, None)
     data = captured(800, 1).tobytes()
     microphone._queue.put((data, 3.0))
     assert next(microphone.chunks(timeout_s=0.1)) == data and canceller.given == [(data, 3.0)]
@@ -259,14 +259,14 @@ def test_one_chosen_channel_of_several_takes_the_one_channel_path(device, beamfo
     audio = captured(800, 4)
     microphone._queue.put((audio.tobytes(), 0.0))
     assert next(microphone.chunks(timeout_s=0.1)) == audio[:, 3].tobytes()
-    assert (microphone._width, beamformers) == (4, [])
+    assert (microphone.captured, beamformers) == (4, [])
 
 
 def test_a_sound_servers_device_gives_one_channel_unless_told(device, beamformers):
     device.channels = 32  # ALSA's pulse and default devices: the most a stream may have
-    assert (Microphone(None, None).channels, Microphone(None, None)._width) == ([0], 1)
+    assert (Microphone(None, None).channels, Microphone(None, None).captured) == ([0], 1)
     told = Microphone(None, None, channels=[0, 1])
-    assert (told.channels, told._width, len(beamformers)) == ([0, 1], 2, 1)
+    assert (told.channels, told.captured, len(beamformers)) == ([0, 1], 2, 1)
 
 
 def test_a_channel_the_microphone_lacks_is_a_one_line_error(device):

@@ -100,8 +100,9 @@ def test_parec_hears_each_channel_of_the_room_microphone_apart(room, tmp_path):
 
 def test_the_skills_microphone_hands_the_beamformer_each_channel_apart(room, tmp_path):
     everything = ",".join(str(c + 1) for c in range(room.mic_channels))
-    capture = subprocess.Popen([sys.executable, "-c", CAPTURE, str(tmp_path / "blocks.npy"), everything, str(CAPTURE_S)],
-                               cwd=ROOT, env=room.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    capture = subprocess.Popen([sys.executable, "-c", CAPTURE, str(tmp_path / "blocks.npy"), everything,
+                                str(CAPTURE_S)], cwd=ROOT, env=room.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
     described = capture.stdout.readline()  # the stream is open: now the tones
     time.sleep(0.2)
     room.play(tones(tmp_path / "tones.wav", room.mic_channels), sink="micfeed")
@@ -112,6 +113,15 @@ def test_the_skills_microphone_hands_the_beamformer_each_channel_apart(room, tmp
     blocks = np.load(tmp_path / "blocks.npy")
     assert blocks.shape[1] == room.mic_channels and len(blocks) >= (CAPTURE_S - 0.2) * RATE
     assert_each_tone_on_its_channel_alone(blocks, "the Microphone's blocks")
+
+
+def test_devices_gives_each_inputs_channels_and_what_a_sound_servers_count_means(room):
+    done = subprocess.run([sys.executable, "-m", "voice_skill", "devices"], cwd=ROOT, env=room.env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "default, ALSA (32 in, 32 out)" in done.stdout, done.stdout
+    assert done.stdout.splitlines()[-1].startswith("(32 in: a sound server's device, whatever its microphone has"), \
+        done.stdout
 
 
 # --- hands-free ---------------------------------------------------------------------------------------

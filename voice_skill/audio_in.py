@@ -161,7 +161,8 @@ class Microphone:
             raise SkillError(f"no microphone found ({_first_line(error)}); see: voice-skill devices") from None
         self.device = device
         self.name = info["name"]
-        self.channels, self._width = _capture_channels(channels, int(info["max_input_channels"]), self.name)
+        # the 0-based channels heard, of how many captured
+        self.channels, self.captured = _capture_channels(channels, int(info["max_input_channels"]), self.name)
         self.rate = self._pick_rate(device, int(info["default_samplerate"]))
         self.canceller = canceller  # voice_skill.echo.EchoCanceller, or None
         self.beamformer = open_beamformer(len(self.channels))
@@ -174,11 +175,11 @@ class Microphone:
         """Which device, which channels (as a user counts them) and at what rate it captures."""
         plural = "s" if len(self.channels) > 1 else ""
         return (f"microphone '{self.name}': channel{plural} {', '.join(str(c + 1) for c in self.channels)} "
-                f"of {self._width} at {self.rate} Hz")
+                f"of {self.captured} at {self.rate} Hz")
 
     def _pick_rate(self, device: int | str | None, default_rate: int) -> int:
         try:
-            self._sd.check_input_settings(device=device, samplerate=SAMPLE_RATE, channels=self._width, dtype="int16")
+            self._sd.check_input_settings(device=device, samplerate=SAMPLE_RATE, channels=self.captured, dtype="int16")
             return SAMPLE_RATE
         except (ValueError, self._sd.PortAudioError):
             return default_rate
@@ -187,7 +188,7 @@ class Microphone:
         block = self.rate * CHUNK_MS // 1000 // 2  # half a chunk: the first words reach Vosk sooner
         try:
             self._stream = self._sd.RawInputStream(
-                samplerate=self.rate, blocksize=block, device=self.device, channels=self._width, dtype="int16",
+                samplerate=self.rate, blocksize=block, device=self.device, channels=self.captured, dtype="int16",
                 callback=self._on_audio,
             )
             self._stream.start()
@@ -222,8 +223,8 @@ class Microphone:
 
     def _one_channel(self, data: bytes) -> tuple[bytes, bytes]:
         """(the channel, the voice): both the one chosen channel at 16 kHz."""
-        if self._width > 1:
-            data = np.ascontiguousarray(np.frombuffer(data, dtype="<i2").reshape(-1, self._width)[:, self.channels[0]]).tobytes()
+        if self.captured > 1:
+            data = np.ascontiguousarray(self._chosen(data)[:, 0]).tobytes()
         if self._resampler is not None:
             samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768
             data = to_pcm16(self._resampler.resample_chunk(samples))
@@ -231,7 +232,7 @@ class Microphone:
 
     def _beamformed(self, data: bytes) -> tuple[bytes, bytes]:
         """(the first chosen channel, the beamformer's voice), both at 16 kHz."""
-        chosen = np.frombuffer(data, dtype="<i2").reshape(-1, self._width)[:, self.channels]
+        chosen = self._chosen(data)
         block = chosen.astype(np.float32) / 32768
         if self._resampler is None:
             first = np.ascontiguousarray(chosen[:, 0]).tobytes()
@@ -239,6 +240,10 @@ class Microphone:
             block = self._resampler.resample_chunk(block)
             first = to_pcm16(block[:, 0])
         return first, to_pcm16(self.beamformer.process(block)) if len(block) else b""
+
+    def _chosen(self, data: bytes) -> np.ndarray:
+        """The chosen channels of a captured block, (frames, chosen) int16."""
+        return np.frombuffer(data, dtype="<i2").reshape(-1, self.captured)[:, self.channels]
 
 
 def _capture_channels(wanted: Sequence[int] | None, available: int, name: str) -> tuple[list[int], int]:
