@@ -133,7 +133,7 @@ def list_devices() -> str:
     devices = sounddevice.query_devices()
     listing = str(devices)
     if any(device["max_input_channels"] >= SOUND_SERVER_CHANNELS for device in devices):
-        listing += (f"\n({SOUND_SERVER_CHANNELS} in: a sound server's device, whatever its microphone has; "
+        listing += (f"\n({SOUND_SERVER_CHANNELS} in or more: a sound server's device, whatever its microphone has; "
                     "listen hears one channel of it unless --channels names them)")
     return listing
 
