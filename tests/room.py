@@ -3,6 +3,11 @@
     speaker   null sink, the default sink: the skill plays its speech here; tests record its monitor
     micfeed   null sink: whatever is played here is what the microphone hears
     mic       remapped source of micfeed.monitor, the default source: the skill's microphone
+
+With `VirtualRoom(mic_channels=2)` (or 4) micfeed and mic have that many channels, each its own:
+channel n of a file played into micfeed is channel n of what the skill captures (ALSA's pulse plugin
+names its channels front-left, front-right, rear-left, rear-right, so the room's channels carry
+those names; with PulseAudio's aux0, aux1... the plugin's stream got silence).
     both      combine sink (micfeed + speaker): a request played here reaches the microphone and
               lands on the speaker recording too, so request and answer share one timeline
 
@@ -35,6 +40,7 @@ RATE = 16_000  # the rate speaker recordings are made at
 FRAME_S = 0.01  # energy frames for speech detection
 LOUD_RMS = 150  # int16 RMS of a frame that counts as sound (about -47 dBFS); the rooms are digitally silent
 READY_TIMEOUT_S = 60.0
+MIC_CHANNEL_MAPS = {2: "front-left,front-right", 4: "front-left,front-right,rear-left,rear-right"}
 
 
 class RoomError(RuntimeError):
@@ -145,10 +151,13 @@ class Recording:
     path: Path
     samples: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int16))
     rate: int = RATE
+    channels: int = 1  # with more than one, samples are (frames, channels)
 
     def now(self) -> np.ndarray:
         data = self.path.read_bytes() if self.path.exists() else b""
-        return np.frombuffer(data[:len(data) // 2 * 2], dtype="<i2")
+        frame = 2 * self.channels
+        samples = np.frombuffer(data[:len(data) // frame * frame], dtype="<i2")
+        return samples if self.channels == 1 else samples.reshape(-1, self.channels)
 
     @property
     def seconds(self) -> float:
@@ -188,7 +197,10 @@ class Round:
 class VirtualRoom:
     """A private PulseAudio server with a virtual microphone and speaker. Use as a context manager."""
 
-    def __init__(self) -> None:
+    def __init__(self, mic_channels: int = 1) -> None:
+        if mic_channels != 1 and mic_channels not in MIC_CHANNEL_MAPS:
+            raise RoomError(f"a room's microphone has 1, 2 or 4 channels, not {mic_channels}")
+        self.mic_channels = mic_channels
         self.dir: Path | None = None
         self._server: subprocess.Popen | None = None
         self._loopback_module: str | None = None
@@ -236,8 +248,7 @@ class VirtualRoom:
             "--log-target=stderr", "--log-level=warning",
             f"--load=module-native-protocol-unix socket={self.socket} auth-anonymous=1",
             "--load=module-null-sink sink_name=speaker",
-            "--load=module-null-sink sink_name=micfeed",
-            "--load=module-remap-source source_name=mic master=micfeed.monitor",
+            *self._microphone_modules(),
             "--load=module-combine-sink sink_name=both slaves=micfeed,speaker",
         ]
         self._server_log = open(self.dir / "pulseaudio.log", "wb")
@@ -251,6 +262,20 @@ class VirtualRoom:
             self.close()
             raise
         return self
+
+    def _microphone_modules(self) -> list[str]:
+        if self.mic_channels == 1:
+            return ["--load=module-null-sink sink_name=micfeed",
+                    "--load=module-remap-source source_name=mic master=micfeed.monitor"]
+        layout = f"channels={self.mic_channels} channel_map={MIC_CHANNEL_MAPS[self.mic_channels]}"
+        return [f"--load=module-null-sink sink_name=micfeed {layout}",
+                f"--load=module-remap-source source_name=mic master=micfeed.monitor {layout} "
+                f"master_channel_map={MIC_CHANNEL_MAPS[self.mic_channels]}"]
+
+    def _channel_map(self, channels: int) -> list[str]:
+        """paplay/parec's option naming a multi-channel microphone's channels, as the room does (a
+        WAV file of 4 channels names none, and paplay's guess mixed them)."""
+        return [f"--channel-map={MIC_CHANNEL_MAPS[channels]}"] if channels in MIC_CHANNEL_MAPS else []
 
     def _wait_ready(self, timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout
@@ -305,21 +330,22 @@ class VirtualRoom:
 
     def play(self, path: Path | str, sink: str = "both") -> None:
         """Play a file on a sink and return when it has been played."""
-        done = subprocess.run(["paplay", "-d", sink, str(path)], env=self.env, capture_output=True, text=True,
-                              timeout=60)
+        channels = soundfile.info(str(path)).channels
+        done = subprocess.run(["paplay", "-d", sink, *self._channel_map(channels), str(path)], env=self.env,
+                              capture_output=True, text=True, timeout=60)
         if done.returncode != 0:
             raise RoomError(f"paplay -d {sink} {path} failed: {done.stderr.strip()}")
 
     @contextlib.contextmanager
-    def record(self, source: str = "speaker.monitor") -> Iterator[Recording]:
-        """Record the speaker (16 kHz mono int16) for the duration of the block."""
+    def record(self, source: str = "speaker.monitor", channels: int = 1) -> Iterator[Recording]:
+        """Record the speaker (16 kHz int16, mono unless `channels`) for the duration of the block."""
         assert self.dir is not None, "the room is not started"
         handle, name = tempfile.mkstemp(suffix=".raw", dir=self.dir)
         os.close(handle)
-        recording = Recording(Path(name))
+        recording = Recording(Path(name), channels=channels)
         with open(name, "wb") as out:
             parec = subprocess.Popen(["parec", "-d", source, "--raw", "--format=s16le", f"--rate={RATE}",
-                                      "--channels=1", "--latency-msec=20"],
+                                      f"--channels={channels}", *self._channel_map(channels), "--latency-msec=20"],
                                      env=self.env, stdout=out, stderr=subprocess.PIPE)
         try:
             deadline = time.monotonic() + 10

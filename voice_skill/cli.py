@@ -50,11 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     transcribe.add_argument("--json", action="store_true", help="one JSON object per file")
     transcribe.add_argument("--lang", choices=knowledge.LANGUAGES, default="en", help="language spoken (default en)")
     _add_recognition(transcribe)
+    _add_channels(transcribe, "which of the recordings' channels to hear")
 
     answer = commands.add_parser("answer", help="hear recorded files and answer each")
     answer.add_argument("files", nargs="+", metavar="FILE")
     _add_common(answer, json_help="one JSON object per file: file, transcript, intent, confidence, response, error")
     _add_recognition(answer)
+    _add_channels(answer, "which of the recordings' channels to hear")
 
     commands.add_parser("devices", help="list audio input and output devices")
 
@@ -72,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="also show what it heard and did not act on")
     _add_recognition(listen)
+    _add_channels(listen, "which of the microphone's channels to hear (default all; one from a sound server's "
+                  "device, see: voice-skill devices)")
 
     commands.add_parser("voices", help="list the text-to-speech voices")
 
@@ -98,6 +102,20 @@ def _add_recognition(parser: argparse.ArgumentParser) -> None:
                         "cache for en; $WHISPER_MODEL_PATH, models/whisper-base for id)")
     parser.add_argument("--free", action="store_true",
                         help="decode with the model's full vocabulary, not steered by the skill's phrasings")
+
+
+def _add_channels(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--channels", type=_channels, metavar="1,2",
+                        help=f"{what}, counted from 1 (default all); several are beamformed into one voice")
+
+
+def _channels(text: str) -> list[int]:
+    from voice_skill.audio_in import parse_channels
+
+    try:
+        return parse_channels(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -146,7 +164,7 @@ def cmd_model(args: argparse.Namespace) -> int:
 def cmd_transcribe(args: argparse.Namespace) -> int:
     from voice_skill.hearing import FileListener
 
-    listener = FileListener.open(args.model, None if args.free else knowledge.load(), args.lang)
+    listener = FileListener.open(args.model, None if args.free else knowledge.load(), args.lang, args.channels)
     records = ({"file": name, "transcript": transcript, "error": error}
                for name, transcript, error in listener.transcribe_all(args.files))
     return _print_file_results(records, args.json, lambda r: f"{r['file']}: {r['transcript']}")
@@ -158,7 +176,7 @@ def cmd_answer(args: argparse.Namespace) -> int:
     from voice_skill.hearing import FileListener
 
     kb = knowledge.load(args.responses)
-    listener = FileListener.open(args.model, None if args.free else kb, args.lang)
+    listener = FileListener.open(args.model, None if args.free else kb, args.lang, args.channels)
     conversation = Conversation(kb, args.lang)
 
     def answered(name: str, transcript: str | None, error: str | None) -> dict:

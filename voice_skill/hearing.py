@@ -3,7 +3,7 @@ that can't be read costs only its own answer."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from voice_skill.audio_in import file_chunks
@@ -13,17 +13,19 @@ from voice_skill.recognizer import Utterances, open_recognizer
 
 
 class FileListener:
-    def __init__(self, recognizer: Utterances) -> None:
+    def __init__(self, recognizer: Utterances, channels: Sequence[int] | None = None) -> None:
         self.recognizer = recognizer
+        self.channels = channels  # 0-based, which of each recording's channels to hear; None: all
 
     @classmethod
-    def open(cls, model_path: Path | None, kb: KnowledgeBase | None, lang: str = "en") -> "FileListener":
+    def open(cls, model_path: Path | None, kb: KnowledgeBase | None, lang: str = "en",
+             channels: Sequence[int] | None = None) -> "FileListener":
         """Load the language's model; with a knowledge base, steered by it, else free speech."""
-        return cls(open_recognizer(lang, kb, model_path))
+        return cls(open_recognizer(lang, kb, model_path), channels)
 
     def transcribe(self, path: Path | str) -> str:
         try:
-            return self.recognizer.transcribe(file_chunks(path))
+            return self.recognizer.transcribe(file_chunks(path, self.channels))
         except SkillError:
             self.recognizer.reset()  # drop whatever a half-read file left in the decoder
             raise
@@ -40,10 +42,9 @@ class FileListener:
         """How long the speech of the recording last transcribed ran (see Recognizer.spoken_s)."""
         return self.recognizer.spoken_s()
 
-    @staticmethod
-    def _again(path: Path | str, decode: Callable[[Iterable[bytes]], str | None]) -> str | None:
+    def _again(self, path: Path | str, decode: Callable[[Iterable[bytes]], str | None]) -> str | None:
         try:
-            return decode(file_chunks(path))
+            return decode(file_chunks(path, self.channels))
         except SkillError:
             return None  # transcribe has already said what is wrong with the file
 

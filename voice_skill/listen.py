@@ -253,11 +253,11 @@ def run(args) -> int:
                      show_unacted=args.verbose)
     try:
         if args.demo:
-            return _demo(loop, speaker, args.demo)
+            return _demo(loop, speaker, args.demo, args.channels)
         try:
-            microphone = Microphone(_device(args.input_device), canceller)
+            microphone = Microphone(_device(args.input_device), canceller, args.channels)
         except SkillError as error:
-            if args.input_device is not None:
+            if args.input_device is not None or args.channels is not None:  # a microphone was named: no demo
                 raise
             print(f"voice-skill: {error}", file=sys.stderr, flush=True)
             return _demo(loop, speaker, DEMO_RECORDING)
@@ -285,6 +285,8 @@ def _listen_forever(loop: HandsFree, microphone: Microphone, args) -> None:
         try:
             with microphone:
                 if not announced:
+                    if args.verbose:
+                        print(f"({microphone.describe()})", flush=True)
                     print("Listening", flush=True)
                     announced = True
                 loop.run(microphone.chunks())
@@ -292,19 +294,19 @@ def _listen_forever(loop: HandsFree, microphone: Microphone, args) -> None:
             print(f"voice-skill: {error}; retrying", file=sys.stderr, flush=True)
             time.sleep(MIC_RETRY_S)
             try:
-                microphone = Microphone(_device(args.input_device), microphone.canceller)
+                microphone = Microphone(_device(args.input_device), microphone.canceller, args.channels)
             except SkillError:
                 pass
 
 
-def _demo(loop: HandsFree, speaker, recording: Path) -> int:
+def _demo(loop: HandsFree, speaker, recording: Path, channels: Sequence[int] | None = None) -> int:
     """No microphone: hear a recording at the pace it was spoken, through the same pipeline."""
     print(f"No microphone: as a demonstration, hearing the recording {recording.name}", flush=True)
     print("Listening", flush=True)
     pace = CHUNK_MS / 1000
 
     def paced():
-        for chunk in file_chunks(recording):
+        for chunk in file_chunks(recording, channels):
             yield chunk
             time.sleep(pace)
         silence = bytes(len(chunk))
