@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from voice_skill.tuning import (BEAM_BACKGROUND_SPREADS, BEAM_FRAME, BEAM_LOADING, BEAM_MAX_HZ, BEAM_MIN_HZ,
-                                BEAM_NOISE_S, BEAM_PRESENCE_SPREADS, BEAM_SHORT_S, BEAM_TARGET_S, BEAM_UPDATE_FRAMES,
+from voice_skill.tuning import (BEAM_BACKGROUND, BEAM_FRAME, BEAM_LOADING, BEAM_MAX_HZ, BEAM_MIN_HZ,
+                                BEAM_NOISE_S, BEAM_PRESENCE, BEAM_RELEARN_S, BEAM_SHORT_S, BEAM_TARGET_S, BEAM_UPDATE_FRAMES,
                                 BEAM_WARMUP_S)
 
 SAMPLE_RATE = 16_000
@@ -53,11 +53,12 @@ class Beamformer:
         self.weights = np.zeros((bins, channels), dtype=np.complex128)
         self.weights[:, 0] = 1.0  # until someone is heard: the first microphone as it is
         self.steered = False
-        self.presence = 1.0  # the last frame's score (see _presence)
-        self._baseline: float | None = None  # the score the background alone gets, and how far it wanders
-        self._spread = 1.0
+        self.presence = 0.0  # the last frame's score (see _presence)
         self.talking = False  # is someone other than the background heard now?
-        self._frames_seen = 0
+        self._warmup_frames = int(BEAM_WARMUP_S * SAMPLE_RATE / self.hop)
+        self._warming = 0  # frames of the background averaged so far while (re)learning it
+        self._unlike_background = 0  # frames in a row not taken for the background
+        self._frames_talking = 0
         # Zeros ahead of the first input and the first output: a frame's worth of latency, after which
         # every block in gives as many samples out.
         self._input = np.zeros((BEAM_FRAME - self.hop, channels))
@@ -90,38 +91,37 @@ class Beamformer:
     def _learn(self, spectrum: np.ndarray) -> None:
         outer = spectrum[:, :, None] * spectrum[:, None, :].conj()
         self.short = self._short_alpha * self.short + (1 - self._short_alpha) * outer
-        self._frames_seen += 1
-        if self._frames_seen * self.hop < BEAM_WARMUP_S * SAMPLE_RATE:  # the first sound is the background
-            self.noise = 0.8 * self.noise + 0.2 * outer
+        if self._warming < self._warmup_frames:  # the first sound heard is the background: average it all
+            self._warming += 1
+            self.noise = self.noise + (outer - self.noise) / self._warming
             return
         self.presence = self._presence()
-        if self._baseline is None:
-            self._baseline, self._spread = self.presence, 0.05 * self.presence
-        above = (self.presence - self._baseline) / self._spread
-        if above < BEAM_BACKGROUND_SPREADS:  # clearly the background: learn it, and how its score wanders
+        if self.presence < BEAM_BACKGROUND:  # clearly the background alone: learn it
             self.noise = self._noise_alpha * self.noise + (1 - self._noise_alpha) * outer
-            self._baseline = self._noise_alpha * self._baseline + (1 - self._noise_alpha) * self.presence
-            deviation = max(abs(self.presence - self._baseline), 0.01 * self._baseline)
-            self._spread = self._noise_alpha * self._spread + (1 - self._noise_alpha) * deviation
-        if above > BEAM_PRESENCE_SPREADS:
-            self.talking = True
-            self.target = self._target_alpha * self.target + (1 - self._target_alpha) * outer
-            if self._frames_seen % BEAM_UPDATE_FRAMES == 0:
-                self._steer()
+            self._unlike_background = 0
         else:
-            self.talking = False
+            self._unlike_background += 1
+        if self._unlike_background * self.hop > BEAM_RELEARN_S * SAMPLE_RATE:
+            self._warming = 0  # "someone" talking this long is the background changed (a TV moved, a fan on)
+        self.talking = self.presence > BEAM_PRESENCE
+        if self.talking:
+            self.target = self._target_alpha * self.target + (1 - self._target_alpha) * outer
+            self._frames_talking += 1
+            if self._frames_talking % BEAM_UPDATE_FRAMES == 1:
+                self._steer()
 
     def _presence(self) -> float:
         """How far the recent sound's spatial pattern stands from the background's: the largest
         eigenvalue of the short-term covariance whitened by the background's, over their mean,
-        averaged over the frequencies where the array tells places apart. 1: the background alone."""
+        averaged over the frequencies where the array tells places apart, scaled to 0 (power spread
+        evenly: the background) .. 1 (all of it from one new place), whatever the channel count."""
         scored = self._scored
         chol = np.linalg.cholesky(self._loaded(self.noise[scored]))
         inverse = np.linalg.inv(chol)
         whitened = inverse @ self.short[scored] @ inverse.conj().transpose(0, 2, 1)
         eigenvalues = np.linalg.eigvalsh(whitened)
-        mean = np.maximum(eigenvalues.mean(axis=1), 1e-20)
-        return float(np.mean(eigenvalues[:, -1] / mean))
+        spread = eigenvalues[:, -1] / np.maximum(eigenvalues.mean(axis=1), 1e-20)  # 1 (even) to channels (one place)
+        return float(np.mean(spread - 1) / (self.channels - 1))
 
     def _steer(self) -> None:
         """MVDR toward the talker: their relative transfer function from the principal generalized

@@ -507,10 +507,15 @@ AEC3_SETTINGS = {
 BEAM_FRAME = 512  # STFT frame (32 ms at 16 kHz), half-overlapped: its latency
 BEAM_MIN_HZ, BEAM_MAX_HZ = 300.0, 4000.0  # where the presence score is taken: speech, and the array resolves places
 BEAM_NOISE_S = 2.0  # the background's covariance: averaged over this long
-BEAM_SHORT_S = 0.15  # the recent sound's covariance, scored against the background's
+BEAM_SHORT_S = 0.2  # the recent sound's covariance, scored against the background's
 BEAM_TARGET_S = 2.0  # the talker's covariance
-BEAM_WARMUP_S = 0.3  # the first sound heard is taken for the background
-BEAM_BACKGROUND_SPREADS = 1.0  # a score within this many spreads over the background's: learnt as background
-BEAM_PRESENCE_SPREADS = 3.0  # ... this many over it: someone else is talking
+BEAM_WARMUP_S = 1.0  # the first sound heard is taken for the background
+# The presence score (0: the background alone .. 1: all from one new place). Dev rooms, the background's
+# covariance learnt from the TV alone, BEAM_SHORT_S 0.2: the TV alone scored 0.28/0.37/0.44 (50/90/99th
+# percentile) with 2 microphones and 0.24/0.32/0.40 with 4; the request 0.61/0.65/0.69 (10/25/50th)
+# and 0.62/0.66/0.71 (bench: /tmp/bf/oracle.py, to be made a bench script).
+BEAM_BACKGROUND = 0.42  # under this: the background alone, learnt
+BEAM_PRESENCE = 0.52  # over this: someone else is talking, and the beam turns to them
+BEAM_RELEARN_S = 8.0  # 'someone' heard this long without a break is the background changed: learnt anew
 BEAM_LOADING = 1e-3  # diagonal loading, relative to the mean power per microphone
 BEAM_UPDATE_FRAMES = 4  # the filter is steered anew every this many frames while someone talks (64 ms)
