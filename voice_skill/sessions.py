@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from voice_skill.conversation import Conversation
+from voice_skill.dialogue import Dialogue
+from voice_skill.language import Guess
 from voice_skill.matcher import normalize
 # Echo guard: a reply may still be playing for a while after it was given, and a transcript is the
 # device hearing itself only if it says enough of the reply closely enough (the numbers: tuning.py).
@@ -48,6 +50,29 @@ def echoes(text: str, reply: str) -> bool:
     if len(words) < ECHO_MIN_WORDS:
         return False
     return fuzz.partial_ratio(" ".join(words), " ".join(normalize(reply))) >= ECHO_MIN_SIMILARITY
+
+
+def ongoing(dialogue: Dialogue, now: float) -> bool:
+    """Is a dialogue under way at `now`: something said, and not yet past the dialogue's own
+    timeout (the one its next turn would reset it by)?"""
+    if not dialogue.active or dialogue.last_turn_at is None:
+        return False
+    limit = dialogue.timeout_s if dialogue.walking else dialogue.follow_up_s
+    return now - dialogue.last_turn_at <= limit
+
+
+def choose_language(*, named: str | None, dialogue: str | None, words: Guess, default: str) -> tuple[str, str]:
+    """The language to answer a turn in, and what decided it: a language the turn names; else a
+    request plainly in one language; else the ongoing dialogue's (a dialogue keeps its language
+    through "stop", both languages' word, and a one-word "next" in the other); else the one its
+    words lean to; else the server's default."""
+    if named:
+        return named, "named"
+    if words.outweighs_dialogue or (words.lang and not dialogue):
+        return words.lang, "words"
+    if dialogue:
+        return dialogue, "dialogue"
+    return default, "default"
 
 
 class SessionStore:
