@@ -18,6 +18,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # custom_components/voice_skill, as Home Assistant's config dir holds it
+# Imported now, before the harness puts its own testing config (with a custom_components of its own)
+# first on sys.path: Home Assistant's loader then finds this repository's integration.
+import custom_components  # noqa: E402,F401
 HOST = "127.0.0.1"
 STARTUP_S = 60.0
 
@@ -89,3 +92,9 @@ def kb():
 def speech(result) -> str:
     """What Home Assistant would say for a ConversationResult."""
     return result.response.speech.get("plain", {}).get("speech", "")
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(socket_enabled) -> None:
+    """The harness blocks sockets; these tests talk to a real server, on 127.0.0.1 only (the
+    harness still refuses any other host: nothing here reaches the network)."""

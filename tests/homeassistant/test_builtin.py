@@ -24,6 +24,7 @@ def test_the_versions_the_issue_names():
 
 @pytest.fixture
 async def agent(hass: HomeAssistant, serve) -> str:
+    assert await async_setup_component(hass, "homeassistant", {})
     assert await async_setup_component(hass, "conversation", {})
     result = await hass.config_entries.flow.async_init(
         "wyoming", context={"source": "user"}, data={"host": HOST, "port": serve.port})

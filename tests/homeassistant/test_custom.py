@@ -9,6 +9,7 @@ import time
 
 import pytest
 from homeassistant.components import conversation
+from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.components.light import ColorMode, LightEntity
 from homeassistant.components.media_player import MediaPlayerEntity, MediaPlayerEntityFeature, MediaPlayerState
 from homeassistant.core import Context, HomeAssistant
@@ -90,6 +91,7 @@ async def home(hass: HomeAssistant, enable_custom_integrations, serve) -> Home:
     entities = er.async_get(hass)
     for entity_id in ("media_player.kitchen_speaker", "light.kitchen_lights"):
         entities.async_update_entity(entity_id, area_id=kitchen.id)
+        async_expose_entity(hass, "conversation", entity_id, True)
     owner = MockConfigEntry(domain="test")
     owner.add_to_hass(hass)
     devices = dr.async_get(hass)
@@ -161,8 +163,16 @@ async def test_the_households_commands_still_work(home, kb):
     assert speech(bare) != " ".join(kb.lines("next", "en"))
 
 
-async def test_a_server_down_or_silent_is_an_error_within_5_s(hass: HomeAssistant, enable_custom_integrations):
+@pytest.fixture
+async def core(hass: HomeAssistant, enable_custom_integrations) -> HomeAssistant:
+    """Home Assistant with its conversation agent, before the skill is added."""
+    assert await async_setup_component(hass, "homeassistant", {})
     assert await async_setup_component(hass, "conversation", {})
+    return hass
+
+
+async def test_a_server_down_or_silent_is_an_error_within_5_s(core: HomeAssistant):
+    hass = core
     server = start_serve()
     agent = await add_skill(hass, server.port)
     server.stop()
@@ -185,7 +195,8 @@ async def test_a_server_down_or_silent_is_an_error_within_5_s(hass: HomeAssistan
         await silent.wait_closed()
 
 
-async def test_the_config_flow_says_when_nothing_answers(hass: HomeAssistant, enable_custom_integrations, serve):
+async def test_the_config_flow_says_when_nothing_answers(core: HomeAssistant):
+    hass = core
     server = start_serve()
     server.stop()  # its port is now closed
     flow = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
@@ -202,8 +213,9 @@ def _announced(name: str, port: int):
                                hostname="skill.local.", type="_wyoming._tcp.local.", name=name, properties={})
 
 
-async def test_zeroconf_finds_the_skill_and_only_the_skill(hass: HomeAssistant, enable_custom_integrations, serve):
+async def test_zeroconf_finds_the_skill_and_only_the_skill(core: HomeAssistant, serve):
     """What `serve --zeroconf` announces: voice-skill._wyoming._tcp.local. (wyoming.zeroconf)."""
+    hass = core
     other = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": "zeroconf"}, data=_announced("piper._wyoming._tcp.local.", serve.port))
     assert other["type"] == "abort" and other["reason"] == "not_a_skill"
