@@ -100,6 +100,16 @@ def test_the_device_hearing_its_own_hint_never_advances_the_steps(kb):
     assert ask(service, "next").data["text"] == kb.lines("cramp_relief", "en")[1]  # step 2, not 3
 
 
+def test_told_what_to_say_and_saying_it_at_once_is_the_person_not_an_echo(kb):
+    """After "There is no step to go on to. Say: my calf is cramping, to start." the satellite does not
+    listen on its own (no steps: continue_conversation false): what comes next followed a wake word."""
+    clock = Clock()
+    service = SkillService(kb, clock=clock)
+    ask(service, "next")
+    clock.now += 2.0
+    assert ask(service, "my calf is cramping").data["text"].startswith(kb.lines("cramp_relief", "en")[0])
+
+
 def test_long_after_the_reply_the_same_words_are_the_person(kb):
     clock = Clock()
     service = SkillService(kb, clock=clock)
@@ -152,10 +162,7 @@ def test_continue_conversation_and_a_command_with_no_dialogue(kb):
     service = SkillService(kb, clock=clock)
     bare = ask(service, "next").data["context"]
     assert bare["command_without_dialogue"] is True and bare["continue_conversation"] is False
-    contexts = []
-    for text in ["my calf is cramping"] + ["next"] * 4 + ["yes"]:
-        clock.now += 30.0  # each reply has finished playing: not an echo of "say: my calf is cramping"
-        contexts.append(ask(service, text).data["context"])
+    contexts = [ask(service, text).data["context"] for text in ["my calf is cramping"] + ["next"] * 4 + ["yes"]]
     assert [c["continue_conversation"] for c in contexts] == [True] * 5 + [False]  # the last step asks back
     assert not any(c["command_without_dialogue"] for c in contexts)
     assert ask(service, "why do calves cramp").data["context"]["continue_conversation"] is False

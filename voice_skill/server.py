@@ -133,7 +133,7 @@ class SkillService:
         else:
             event = Handled(exchange.reply.text, self._context(
                 dialogue.walking, lang, intent=intent, idle_command=intent in COMMANDS and not in_dialogue)).event()
-        session.spoke(event.data["text"], now)
+        session.spoke(event.data["text"], now, listening=event.data["context"]["continue_conversation"])
         return Turn(key, lang, text, intent, event, lang_from)
 
     def _not_handled(self, lang: str) -> Event:

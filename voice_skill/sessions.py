@@ -34,10 +34,15 @@ class Session:
     reply: str = ""  # the last reply given, normalised
     playing_until: float = float("-inf")  # when that reply has surely finished playing
 
-    def spoke(self, text: str, now: float) -> None:
+    def spoke(self, text: str, now: float, listening: bool = True) -> None:
+        """Remember a reply. `listening`: the reply asked the satellite to listen again at once
+        (continue_conversation). Only then can it hear itself; otherwise the next transcript came
+        after a wake word, and is the person, even saying what the reply told them to say ("Say: my
+        calf is cramping, to start")."""
         words = normalize(text)
         self.reply = " ".join(words)
-        self.playing_until = now + ECHO_LEAD_S + len(words) / ECHO_WORDS_PER_S if words else float("-inf")
+        playing = words and listening
+        self.playing_until = now + ECHO_LEAD_S + len(words) / ECHO_WORDS_PER_S if playing else float("-inf")
 
     def is_echo(self, text: str, now: float) -> bool:
         """Is this transcript the reply just given, heard back while it still plays?"""
