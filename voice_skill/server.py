@@ -1,8 +1,11 @@
 """`voice-skill serve`: the skill as a Wyoming conversation ("handle") service for Home Assistant.
 
 A thin layer over the conversation core, on the `wyoming` package. Home Assistant opens a connection
-per turn, sends `Transcript(text, context={"conversation_id": ...})` and reads until `Handled` (spoken
-back) or `NotHandled`; it never times a turn out, so every turn here is answered within a bound.
+per turn, sends `Transcript(text, context={"conversation_id": ...})` (with wyoming 1.5.4, as in Home
+Assistant 2025.4, only the text; custom_components/voice_skill adds the language and the device ids)
+and reads until `Handled` (spoken back) or `NotHandled`; it never times a turn out, so every turn here
+is answered within a bound. Which dialogue and language a turn belongs to is decided in sessions.py
+and language.py, plain code.
 
 Wyoming has no authentication: the server only ever answers from its knowledge base and never runs
 anything a request names. It guards itself against what a network peer may send: the header line
