@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from typing import Literal
 
 from homeassistant.components import conversation
@@ -36,6 +37,7 @@ class VoiceSkillAgent(conversation.ConversationEntity, conversation.AbstractConv
         self.port: int = entry.data[CONF_PORT]
         self._attr_unique_id = f"{entry.entry_id}-conversation"
         self._attr_device_info = {"identifiers": {(DOMAIN, entry.entry_id)}, "name": entry.title}
+        self._in_dialogue = Recent()  # conversation id -> the skill's last answer wanted a follow-up
 
     @property
     def supported_languages(self) -> list[str] | Literal["*"]:
@@ -53,13 +55,22 @@ class VoiceSkillAgent(conversation.ConversationEntity, conversation.AbstractConv
             answer = await converse(self.host, self.port, self._transcript(user_input, conversation_id), TIMEOUT_S)
         except SkillUnavailable as error:
             _LOGGER.warning("voice-skill at %s:%s did not answer: %s", self.host, self.port, error)
-            return _error(user_input, conversation_id, f"The calf cramp skill is not answering ({error}).")
+            return await self._without_the_skill(user_input, conversation_id, f"The calf cramp skill is not answering ({error}).")
+        self._in_dialogue.remember(conversation_id, answer.continue_conversation)
         if answer.handled and not answer.command_without_dialogue:
             response = intent.IntentResponse(language=user_input.language)
             response.async_set_speech(answer.text)
             return conversation.ConversationResult(response=response, conversation_id=conversation_id,
                                                    continue_conversation=answer.continue_conversation)
         return await self._fall_back(user_input, conversation_id, answer)
+
+    async def _without_the_skill(self, user_input: conversation.ConversationInput, conversation_id: str,
+                                 problem: str) -> conversation.ConversationResult:
+        """The server is down or stuck. Mid-dialogue the turn was the skill's ("next" must not skip a
+        song): say so. Otherwise the household's agent still answers what it can."""
+        if self._in_dialogue.get(conversation_id):
+            return _error(user_input, conversation_id, problem)
+        return await self._fall_back(user_input, conversation_id, SkillAnswer(handled=False, text=problem))
 
     @staticmethod
     def _transcript(user_input: conversation.ConversationInput, conversation_id: str):
@@ -84,6 +95,23 @@ class VoiceSkillAgent(conversation.ConversationEntity, conversation.AbstractConv
                           intent.IntentResponseErrorCode.FAILED_TO_HANDLE)
         return conversation.ConversationResult(response=response, conversation_id=conversation_id,
                                                continue_conversation=result.continue_conversation)
+
+
+class Recent:
+    """The last few conversations' flags, bounded: a household has a few satellites."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._flags: OrderedDict[str, bool] = OrderedDict()
+
+    def remember(self, key: str, flag: bool) -> None:
+        self._flags.pop(key, None)
+        self._flags[key] = flag
+        while len(self._flags) > self.size:
+            self._flags.popitem(last=False)
+
+    def get(self, key: str) -> bool:
+        return self._flags.get(key, False)
 
 
 def _speech(user_input: conversation.ConversationInput, conversation_id: str, text: str) -> conversation.ConversationResult:
