@@ -33,7 +33,7 @@ def _free_port() -> int:
 
 # Picked while collecting: pytest-homeassistant-custom-component blocks new sockets (but for
 # connections to 127.0.0.1) once a test is set up.
-PORTS = iter([_free_port() for _ in range(8)])
+PORTS = iter([_free_port() for _ in range(16)])
 
 
 @dataclass
