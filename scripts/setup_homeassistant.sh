@@ -15,7 +15,7 @@ stamp=.venv-ha/.installed-$(cat "$pins" | sha256sum | cut -c1-16)
 [ -e "$stamp" ] && exit 0
 echo "setup: installing Home Assistant (tests only) into .venv-ha with $python"
 [ -x .venv-ha/bin/python ] || "$python" -m venv .venv-ha
-.venv-ha/bin/pip install -q --disable-pip-version-check -r "$pins"
+.venv-ha/bin/pip install -q --no-compile --disable-pip-version-check -r "$pins"  # no .pyc of all of HA: what runs compiles itself
 # the wyoming its integration pins, not what the harness's dependencies may have pulled in
 .venv-ha/bin/python - "$pins" <<'PY'
 import sys
