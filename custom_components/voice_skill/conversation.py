@@ -13,12 +13,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import intent
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.util import ulid as ulid_util
+from wyoming.event import Event
 
 from .client import SkillAnswer, SkillUnavailable, converse, transcript_event
 from .const import CONF_FALLBACK_AGENT, DOMAIN, HOME_ASSISTANT_AGENT, TIMEOUT_S
 
 _LOGGER = logging.getLogger(__name__)
-LANGUAGES = ["en", "id"]  # what `voice-skill serve` answers in (knowledge.LANGUAGES)
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry, async_add_entities: AddEntitiesCallback) -> None:
@@ -73,7 +73,7 @@ class VoiceSkillAgent(conversation.ConversationEntity, conversation.AbstractConv
         return await self._fall_back(user_input, conversation_id, SkillAnswer(handled=False, text=problem))
 
     @staticmethod
-    def _transcript(user_input: conversation.ConversationInput, conversation_id: str):
+    def _transcript(user_input: conversation.ConversationInput, conversation_id: str) -> Event:
         ids = {"conversation_id": conversation_id, "device_id": user_input.device_id,
                # Home Assistant releases after 2025.4 name the satellite too
                "satellite_id": getattr(user_input, "satellite_id", None)}

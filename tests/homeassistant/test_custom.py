@@ -231,3 +231,31 @@ async def test_zeroconf_finds_the_skill_and_only_the_skill(core: HomeAssistant, 
     assert found["type"] == "form" and found["step_id"] == "zeroconf_confirm"
     done = await hass.config_entries.flow.async_configure(found["flow_id"], {})
     assert done["type"] == "create_entry" and done["data"] == {"host": HOST, "port": serve.port}
+
+
+class OtherAgent(conversation.AbstractConversationAgent):
+    """Another assistant a household might use (an LLM agent, say): it answers everything in one line."""
+
+    @property
+    def supported_languages(self) -> list[str]:
+        return ["en", "id"]
+
+    async def async_process(self, user_input: conversation.ConversationInput) -> conversation.ConversationResult:
+        response = intent.IntentResponse(language=user_input.language)
+        response.async_set_speech(f"other agent: {user_input.text}")
+        return conversation.ConversationResult(response=response, conversation_id=user_input.conversation_id)
+
+
+async def test_the_options_pick_the_agent_for_everything_else(home, kb):
+    other = MockConfigEntry(domain="test")
+    other.add_to_hass(home.hass)
+    conversation.async_set_agent(home.hass, other, OtherAgent())
+    entry = home.hass.config_entries.async_entries(DOMAIN)[0]
+    form = await home.hass.config_entries.options.async_init(entry.entry_id)
+    assert form["type"] == "form" and form["step_id"] == "init"
+    done = await home.hass.config_entries.options.async_configure(form["flow_id"], {"fallback_agent": other.entry_id})
+    assert done["type"] == "create_entry" and entry.options == {"fallback_agent": other.entry_id}
+    await home.hass.async_block_till_done()  # reloaded with the new option
+    assert speech(await home.say("turn on the kitchen lights")) == "other agent: turn on the kitchen lights"
+    assert home.hass.states.get("light.kitchen_lights").state == "off"
+    assert speech(await home.say("my calf is cramping")).startswith(kb.lines("cramp_relief", "en")[0])  # still the skill's
