@@ -83,9 +83,13 @@ class VoiceSkillAgent(conversation.ConversationEntity, conversation.AbstractConv
                          answer: SkillAnswer) -> conversation.ConversationResult:
         """Not the skill's (or a bare "next" with no steps running): the household's agent answers.
         If it has nothing either, the skill's own words are the answer."""
+        agent = self.fallback_agent
+        if conversation.async_get_agent(self.hass, agent) is None:  # the chosen agent was removed since
+            _LOGGER.warning("conversation agent %s not found; using Home Assistant's own", agent)
+            agent = HOME_ASSISTANT_AGENT
         result = await conversation.async_converse(
             self.hass, user_input.text, conversation_id, user_input.context, language=user_input.language,
-            agent_id=self.fallback_agent, device_id=user_input.device_id)
+            agent_id=agent, device_id=user_input.device_id)
         response = result.response
         if response.response_type == intent.IntentResponseType.ERROR and response.error_code in (
                 intent.IntentResponseErrorCode.NO_INTENT_MATCH, intent.IntentResponseErrorCode.NO_VALID_TARGETS):

@@ -259,3 +259,6 @@ async def test_the_options_pick_the_agent_for_everything_else(home, kb):
     assert speech(await home.say("turn on the kitchen lights")) == "other agent: turn on the kitchen lights"
     assert home.hass.states.get("light.kitchen_lights").state == "off"
     assert speech(await home.say("my calf is cramping")).startswith(kb.lines("cramp_relief", "en")[0])  # still the skill's
+    conversation.async_unset_agent(home.hass, other)  # that agent removed: Home Assistant's own again
+    assert (await home.say("turn on the kitchen lights")).response.response_type == intent.IntentResponseType.ACTION_DONE
+    assert home.hass.states.get("light.kitchen_lights").state == "on"
