@@ -48,6 +48,16 @@ class Serve:
             self.process.wait(10)
 
 
+def _die_with_parent() -> None:
+    """In the server process: SIGTERM when pytest ends, however it ends (killed, or its output cut
+    short), so no server outlives the tests."""
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def start_serve(*args: str) -> Serve:
     """`voice-skill serve --verbose` on a free loopback port, ready once it says `Serving on`."""
     python = os.environ.get("VOICE_SKILL_PYTHON", str(ROOT / ".venv" / "bin" / "python"))
@@ -56,7 +66,8 @@ def start_serve(*args: str) -> Serve:
     port = next(PORTS)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout's code, whichever .venv runs it
     process = subprocess.Popen([python, "-m", "voice_skill", "serve", "--uri", f"tcp://{HOST}:{port}", "--verbose", *args],
-                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               preexec_fn=_die_with_parent)
     log: list[str] = []
     deadline = time.monotonic() + STARTUP_S
     while time.monotonic() < deadline:
