@@ -2,7 +2,8 @@
 # Everything `make run` and `make test` need, on a fresh Debian/Ubuntu machine: system packages
 # (installed when we are root or have password-less sudo, else named in one message), the virtual
 # environment at .venv, WebRTC's echo canceller built with our settings, the Vosk model (English) and
-# the Whisper model (Indonesian). Each step is skipped when it is already done.
+# the Whisper model (Indonesian); with --with-homeassistant (`make test`), Home Assistant for its tests
+# in .venv-ha (scripts/setup_homeassistant.sh). Each step is skipped when it is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,3 +49,4 @@ fi
 bash scripts/build_aec3.sh || echo "setup: AEC3 with our settings was not built; the skill will use livekit's AEC3" >&2
 .venv/bin/voice-skill model path >/dev/null 2>&1 || .venv/bin/voice-skill model fetch
 .venv/bin/voice-skill model path --lang id >/dev/null 2>&1 || .venv/bin/voice-skill model fetch --lang id
+if [ "${1:-}" = --with-homeassistant ]; then bash scripts/setup_homeassistant.sh; fi

@@ -49,6 +49,8 @@ def test_conversation_key_prefers_the_conversation_then_satellite_then_device():
     assert conversation_key({"conversation_id": "x" * 10_000}) is None  # never kept: memory stays bounded
     assert conversation_key(None) is None and conversation_key(["c"]) is None
     assert conversation_key({"conversation_id": 7}) is None
+    assert conversation_key({}, "10.0.0.2") == "peer:10.0.0.2" and conversation_key(None, None) is None
+    assert conversation_key({"device_id": "d"}, "10.0.0.2") == "device_id:d"
 
 
 def test_language_from_the_transcript_else_the_default():
@@ -98,6 +100,16 @@ def test_the_device_hearing_its_own_hint_never_advances_the_steps(kb):
     assert ask(service, "next").data["text"] == kb.lines("cramp_relief", "en")[1]  # step 2, not 3
 
 
+def test_told_what_to_say_and_saying_it_at_once_is_the_person_not_an_echo(kb):
+    """After "There is no step to go on to. Say: my calf is cramping, to start." the satellite does not
+    listen on its own (no steps: continue_conversation false): what comes next followed a wake word."""
+    clock = Clock()
+    service = SkillService(kb, clock=clock)
+    ask(service, "next")
+    clock.now += 2.0
+    assert ask(service, "my calf is cramping").data["text"].startswith(kb.lines("cramp_relief", "en")[0])
+
+
 def test_long_after_the_reply_the_same_words_are_the_person(kb):
     clock = Clock()
     service = SkillService(kb, clock=clock)
@@ -110,7 +122,51 @@ def test_language_follows_the_transcript_within_one_conversation(kb):
     service = SkillService(kb, lang="en", clock=Clock())
     assert ask(service, "betis saya kram", language="id-ID").data["text"].startswith(kb.lines("cramp_relief", "id")[0])
     assert ask(service, "lanjut", language="id").data["text"] == kb.lines("cramp_relief", "id")[1]
-    assert ask(service, "next").data["text"] == kb.lines("cramp_relief", "en")[2]  # no language: the default
+    assert ask(service, "next").data["text"] == kb.lines("cramp_relief", "id")[2]  # no language: the dialogue's
+    assert ask(service, "next", language="en").data["text"] == kb.lines("cramp_relief", "en")[3]  # named: decides
+
+
+def test_with_no_language_named_the_words_decide(kb):
+    service = SkillService(kb, lang="en", clock=Clock())
+    reply = ask(service, "betis saya kram", conversation="a")
+    assert reply.data["text"].startswith(kb.lines("cramp_relief", "id")[0]) and reply.data["context"]["language"] == "id"
+    assert ask(service, "stop", conversation="a").data["text"] == kb.lines("stop", "id")[0]  # "stop": the dialogue's
+    assert ask(service, "my calf is cramping", conversation="b").data["text"].startswith(kb.lines("cramp_relief", "en")[0])
+    id_default = SkillService(kb, lang="id", clock=Clock())
+    assert ask(id_default, "my calf is cramping").data["text"].startswith(kb.lines("cramp_relief", "en")[0])
+    assert ask(id_default, "stop", conversation="c").data["text"] == kb.lines("stop", "id")[0]  # no dialogue: default
+
+
+def test_a_request_plainly_in_the_other_language_moves_the_dialogue_to_it(kb):
+    service = SkillService(kb, lang="en", clock=Clock())
+    ask(service, "my calf is cramping")
+    assert ask(service, "lanjut").data["text"] == kb.lines("cramp_relief", "en")[1]  # one word: keeps English
+    assert ask(service, "betis saya kram").data["text"].startswith(kb.lines("cramp_relief", "id")[0])
+
+
+def test_with_no_ids_the_dialogue_is_the_client_address(kb):
+    service = SkillService(kb, clock=Clock())
+    steps = kb.lines("cramp_relief", "en")
+    assert service.answer(Transcript("my calf is cramping"), "10.0.0.2").key == "peer:10.0.0.2"
+    assert service.answer(Transcript("next"), "10.0.0.2").event.data["text"] == steps[1]
+    assert service.answer(Transcript("next"), "10.0.0.3").event.data["text"] == " ".join(kb.lines("next", "en"))
+    assert service.answer(Transcript("next"), None).event.data["text"] == " ".join(kb.lines("next", "en"))
+    with_id = service.answer(Transcript("next", context={"device_id": "d"}), "10.0.0.2").event
+    assert with_id.data["text"] == " ".join(kb.lines("next", "en"))  # an id given: the address plays no part
+
+
+def test_continue_conversation_and_a_command_with_no_dialogue(kb):
+    """What custom_components/voice_skill acts on: listen again while the steps run or a question was
+    asked back; a bare "next" with no dialogue is flagged, so a household's assistant may take it."""
+    clock = Clock()
+    service = SkillService(kb, clock=clock)
+    bare = ask(service, "next").data["context"]
+    assert bare["command_without_dialogue"] is True and bare["continue_conversation"] is False
+    contexts = [ask(service, text).data["context"] for text in ["my calf is cramping"] + ["next"] * 4 + ["yes"]]
+    assert [c["continue_conversation"] for c in contexts] == [True] * 5 + [False]  # the last step asks back
+    assert not any(c["command_without_dialogue"] for c in contexts)
+    assert ask(service, "why do calves cramp").data["context"]["continue_conversation"] is False
+    assert ask(service, "stop", conversation="fresh").data["context"]["command_without_dialogue"] is True
 
 
 @settings(max_examples=300, deadline=None)
@@ -291,7 +347,8 @@ async def _raw(port: int, sent: bytes, read: bool = True) -> list[Event]:
 
 
 def test_malformed_lines_are_answered_and_the_connection_goes_on(server, kb):
-    transcript = json.dumps({"type": "transcript", "data": {"text": "my calf is cramping"}}).encode()
+    transcript = json.dumps({"type": "transcript", "data": {"text": "my calf is cramping",
+                                                            "context": {"conversation_id": new_id()}}}).encode()
     sent = b"\n".join([b"this is not json", b"[1, 2]", b'{"type": 7}', b'{"type": "transcript", "data": {}}',
                        b'{"type": "no-such-event", "data": {"x": 1}}', transcript]) + b"\n"
     answers = asyncio.run(_raw(server.port, sent))

@@ -57,3 +57,25 @@ def test_echo_is_a_long_close_repeat_of_the_reply(kb):
     assert not echoes("next step", reply)
     assert not echoes("okay what is the next step", reply)
     assert not echoes("why does this happen to me", reply)
+
+
+def test_a_dialogue_is_ongoing_until_its_own_timeout(kb):
+    from voice_skill.dialogue import Turn
+    from voice_skill.sessions import ongoing
+    dialogue = Conversation(kb).dialogue
+    assert not ongoing(dialogue, 0.0)
+    dialogue.handle(Turn("cramp_relief", "my calf is cramping", 0.0))
+    assert ongoing(dialogue, dialogue.timeout_s) and not ongoing(dialogue, dialogue.timeout_s + 1)
+    dialogue.handle(Turn("causes", "why do calves cramp", 0.0))
+    assert not dialogue.walking and not ongoing(dialogue, dialogue.follow_up_s + 1)
+
+
+def test_the_language_named_then_a_plain_request_then_the_dialogue_then_the_words():
+    from voice_skill.language import Guess
+    from voice_skill.sessions import choose_language
+    strong, weak, none = Guess("id", 3), Guess("id", 1), Guess(None, 0)
+    assert choose_language(named="en", dialogue="en", words=strong, default="en") == ("en", "named")
+    assert choose_language(named=None, dialogue="en", words=strong, default="en") == ("id", "words")
+    assert choose_language(named=None, dialogue="en", words=weak, default="en") == ("en", "dialogue")
+    assert choose_language(named=None, dialogue=None, words=weak, default="en") == ("id", "words")
+    assert choose_language(named=None, dialogue=None, words=none, default="en") == ("en", "default")

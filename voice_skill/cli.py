@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--uri", default="tcp://0.0.0.0:10510",
                        help="where to listen: tcp://HOST:PORT or unix://PATH (default tcp://0.0.0.0:10510)")
     serve.add_argument("--lang", choices=knowledge.LANGUAGES, default="en",
-                       help="language when a request names none (default en)")
+                       help="language when a request names none and its words do not tell (default en)")
     serve.add_argument("--responses", type=Path, help="knowledge base directory (default: the bundled one)")
     serve.add_argument("--zeroconf", action="store_true", help="announce the service on the local network (mDNS)")
     serve.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,

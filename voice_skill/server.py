@@ -1,8 +1,11 @@
 """`voice-skill serve`: the skill as a Wyoming conversation ("handle") service for Home Assistant.
 
 A thin layer over the conversation core, on the `wyoming` package. Home Assistant opens a connection
-per turn, sends `Transcript(text, context={"conversation_id": ...})` and reads until `Handled` (spoken
-back) or `NotHandled`; it never times a turn out, so every turn here is answered within a bound.
+per turn, sends `Transcript(text, context={"conversation_id": ...})` (with wyoming 1.5.4, as in Home
+Assistant 2025.4, only the text; custom_components/voice_skill adds the language and the device ids)
+and reads until `Handled` (spoken back) or `NotHandled`; it never times a turn out, so every turn here
+is answered within a bound. Which dialogue and language a turn belongs to is decided in sessions.py
+and language.py, plain code.
 
 Wyoming has no authentication: the server only ever answers from its knowledge base and never runs
 anything a request names. It guards itself against what a network peer may send: the header line
@@ -31,8 +34,9 @@ from wyoming.server import AsyncEventHandler, AsyncServer
 from voice_skill import __version__, knowledge
 from voice_skill.conversation import Conversation
 from voice_skill.errors import SkillError
-from voice_skill.matcher import UNKNOWN, Matcher
-from voice_skill.sessions import SessionStore
+from voice_skill.language import LanguageGuesser
+from voice_skill.matcher import COMMANDS, UNKNOWN, Matcher
+from voice_skill.sessions import SessionStore, choose_language, ongoing
 
 MAX_DATA_BYTES = 64 * 1024  # an event's JSON data; a transcript needs a few hundred bytes
 MAX_PAYLOAD_BYTES = 1024 * 1024  # a handle service has no use for payloads; small ones are skipped
@@ -56,7 +60,7 @@ class Refused(Exception):
     """A request over a limit: answered with an error, and the connection is closed unread."""
 
 
-def language_of(tag: object, default: str) -> str:
+def language_of(tag: object, default: str | None) -> str | None:
     """A supported language from a tag like 'en', 'en-US' or 'id_ID', else the default."""
     if isinstance(tag, str):
         primary = tag.replace("_", "-").split("-")[0].lower()
@@ -65,16 +69,17 @@ def language_of(tag: object, default: str) -> str:
     return default
 
 
-def conversation_key(context: object) -> str | None:
+def conversation_key(context: object, peer: str | None = None) -> str | None:
     """Which dialogue a turn belongs to: the conversation id, else the satellite's, else the
-    device's; None (a fresh dialogue) when none is given or it is not a short string."""
-    if not isinstance(context, dict):
-        return None
-    for field in ("conversation_id", "satellite_id", "device_id"):
-        value = context.get(field)
-        if isinstance(value, str) and 0 < len(value) <= MAX_ID_CHARS:
-            return f"{field}:{value}"
-    return None
+    device's; with none of them (Home Assistant before its wyoming 1.7 sends only the text), the
+    client's address. None (a fresh dialogue) when there is nothing to key on."""
+    if isinstance(context, dict):
+        for field in ("conversation_id", "satellite_id", "device_id"):
+            value = context.get(field)
+            if isinstance(value, str) and 0 < len(value) <= MAX_ID_CHARS:
+                return f"{field}:{value}"
+    # the address, not address:port: Home Assistant opens a new connection for every turn
+    return f"peer:{peer}" if peer else None
 
 
 @dataclass
@@ -86,6 +91,7 @@ class Turn:
     text: str
     outcome: str  # the intent, or "echo" / "too long"
     event: Event
+    lang_from: str = "default"  # how the language was chosen: named / dialogue / words / default
 
 
 class SkillService:
@@ -97,36 +103,58 @@ class SkillService:
         self.lang = lang
         self.clock = clock
         matcher = Matcher(kb)
+        self.guesser = LanguageGuesser(kb)
         self.sessions = SessionStore(lambda: Conversation(kb, lang, matcher=matcher))
         self.info = Info(handle=[HandleProgram(
             name=PROGRAM, description=DESCRIPTION, attribution=SOURCE, installed=True, version=__version__,
             models=[HandleModel(name="calf-cramp", description=DESCRIPTION, attribution=SOURCE, installed=True,
                                 version=__version__, languages=list(knowledge.LANGUAGES))])])
 
-    def answer(self, transcript: Transcript) -> Turn:
+    def answer(self, transcript: Transcript, peer: str | None = None) -> Turn:
+        """The answer to one transcript; `peer` is the client's address, the dialogue's key when
+        the transcript carries no conversation, satellite or device id."""
         now = self.clock()
-        lang = language_of(transcript.language, self.lang)
-        key = conversation_key(transcript.context)
-        if len(transcript.text) > MAX_TRANSCRIPT_CHARS:
-            return Turn(key, lang, transcript.text, "too long", self._not_handled(lang))
+        text = transcript.text
+        key = conversation_key(transcript.context, peer)
+        if len(text) > MAX_TRANSCRIPT_CHARS:
+            lang = language_of(transcript.language, self.lang)
+            return Turn(key, lang, text, "too long", self._not_handled(lang))
         session = self.sessions.get(key, now)
         dialogue = session.conversation.dialogue
-        if session.is_echo(transcript.text, now):  # the device heard itself: say nothing, change nothing
-            return Turn(key, lang, transcript.text, "echo", Handled("", self._context(dialogue.walking)).event())
+        in_dialogue = ongoing(dialogue, now)
+        lang, lang_from = choose_language(named=language_of(transcript.language, None),
+                                          dialogue=dialogue.lang if in_dialogue else None,
+                                          words=self.guesser.guess(text), default=self.lang)
+        if session.is_echo(text, now):  # the device heard itself: say nothing, change nothing
+            event = Handled("", self._context(dialogue.walking, lang)).event()
+            return Turn(key, lang, text, "echo", event, lang_from)
         dialogue.lang = lang
-        exchange = session.conversation.hear(transcript.text, at=now)
-        reply = exchange.reply
-        event = (self._not_handled(lang) if reply.unmatched
-                 else Handled(reply.text, self._context(dialogue.walking)).event())
-        session.spoke(event.data["text"], now)
-        return Turn(key, lang, transcript.text, exchange.match.intent, event)
+        exchange = session.conversation.hear(text, at=now)
+        intent = exchange.match.intent
+        if exchange.reply.unmatched:
+            event = self._not_handled(lang)
+        else:
+            event = Handled(exchange.reply.text, self._context(
+                dialogue.walking, lang, intent=intent, idle_command=intent in COMMANDS and not in_dialogue)).event()
+        session.spoke(event.data["text"], now, listening=event.data["context"]["continue_conversation"])
+        return Turn(key, lang, text, intent, event, lang_from)
 
     def _not_handled(self, lang: str) -> Event:
-        return NotHandled(" ".join(self.kb.lines(UNKNOWN, lang)), self._context(False)).event()
+        return NotHandled(" ".join(self.kb.lines(UNKNOWN, lang)), self._context(False, lang, intent=UNKNOWN)).event()
 
     @staticmethod
-    def _context(continue_conversation: bool) -> dict:
-        return {"continue_conversation": continue_conversation}
+    def _context(continue_conversation: bool, lang: str, *, intent: str = "", idle_command: bool = False) -> dict:
+        """What a client may act on besides the text (custom_components/voice_skill reads it):
+        - continue_conversation: the dialogue wants a follow-up (steps under way, or a question
+          asked back), so a satellite may listen again without the wake word;
+        - command_without_dialogue: "next", "repeat" or "stop" with no dialogue for it; the skill
+          answers it, but a household assistant may have its own meaning for it (a media player);
+        - language: the language answered in."""
+        context = {"continue_conversation": continue_conversation, "command_without_dialogue": idle_command,
+                   "language": lang}
+        if intent:
+            context["intent"] = intent
+        return context
 
 
 # --- the protocol --------------------------------------------------------------------------------
@@ -181,6 +209,7 @@ class Connection(AsyncEventHandler):
         self.server = server
         peer = writer.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "local"
+        self.address = str(peer[0]) if isinstance(peer, tuple) else None  # a unix socket has none
 
     async def run(self) -> None:
         self.server.connections += 1
@@ -231,7 +260,7 @@ class Connection(AsyncEventHandler):
             await self.write_event(Error(text="transcript without text", code="malformed").event())
             return
         try:
-            turn = self.server.service.answer(Transcript.from_event(event))
+            turn = self.server.service.answer(Transcript.from_event(event), self.address)
         except Exception as error:  # answer anyway: Home Assistant would wait for ever
             self.server.log(f"{self.peer} error answering {text[:80]!r}: {type(error).__name__}: {error}",
                             always=True)
@@ -239,7 +268,7 @@ class Connection(AsyncEventHandler):
             return
         await self.write_event(turn.event)
         context = turn.event.data.get("context", {})
-        self.server.log(f"{self.peer} transcript [{turn.key or 'fresh'}] {turn.lang} {turn.text[:80]!r} -> "
+        self.server.log(f"{self.peer} transcript [{turn.key or 'fresh'}] {turn.lang} ({turn.lang_from}) {turn.text[:80]!r} -> "
                         f"{turn.outcome}: {turn.event.type} continue={context.get('continue_conversation')} "
                         f"{(time.perf_counter() - started) * 1000:.1f} ms")
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from voice_skill.conversation import Conversation
+from voice_skill.dialogue import Dialogue
+from voice_skill.language import Guess
 from voice_skill.matcher import normalize
 # Echo guard: a reply may still be playing for a while after it was given, and a transcript is the
 # device hearing itself only if it says enough of the reply closely enough (the numbers: tuning.py).
@@ -32,10 +34,15 @@ class Session:
     reply: str = ""  # the last reply given, normalised
     playing_until: float = float("-inf")  # when that reply has surely finished playing
 
-    def spoke(self, text: str, now: float) -> None:
+    def spoke(self, text: str, now: float, listening: bool = True) -> None:
+        """Remember a reply. `listening`: the reply asked the satellite to listen again at once
+        (continue_conversation). Only then can it hear itself; otherwise the next transcript came
+        after a wake word, and is the person, even saying what the reply told them to say ("Say: my
+        calf is cramping, to start")."""
         words = normalize(text)
         self.reply = " ".join(words)
-        self.playing_until = now + ECHO_LEAD_S + len(words) / ECHO_WORDS_PER_S if words else float("-inf")
+        playing = words and listening
+        self.playing_until = now + ECHO_LEAD_S + len(words) / ECHO_WORDS_PER_S if playing else float("-inf")
 
     def is_echo(self, text: str, now: float) -> bool:
         """Is this transcript the reply just given, heard back while it still plays?"""
@@ -48,6 +55,29 @@ def echoes(text: str, reply: str) -> bool:
     if len(words) < ECHO_MIN_WORDS:
         return False
     return fuzz.partial_ratio(" ".join(words), " ".join(normalize(reply))) >= ECHO_MIN_SIMILARITY
+
+
+def ongoing(dialogue: Dialogue, now: float) -> bool:
+    """Is a dialogue under way at `now`: something said, and not yet past the dialogue's own
+    timeout (the one its next turn would reset it by)?"""
+    if not dialogue.active or dialogue.last_turn_at is None:
+        return False
+    limit = dialogue.timeout_s if dialogue.walking else dialogue.follow_up_s
+    return now - dialogue.last_turn_at <= limit
+
+
+def choose_language(*, named: str | None, dialogue: str | None, words: Guess, default: str) -> tuple[str, str]:
+    """The language to answer a turn in, and what decided it: a language the turn names; else a
+    request plainly in one language; else the ongoing dialogue's (a dialogue keeps its language
+    through "stop", both languages' word, and a one-word "next" in the other); else the one its
+    words lean to; else the server's default."""
+    if named:
+        return named, "named"
+    if words.outweighs_dialogue or (words.lang and not dialogue):
+        return words.lang, "words"
+    if dialogue:
+        return dialogue, "dialogue"
+    return default, "default"
 
 
 class SessionStore:
