@@ -194,11 +194,11 @@ def tv_beds(synth: mr.Synth, voices: tuple[mr.Voice, ...], seed: int) -> list[np
     return beds
 
 
-def render(split: str, out: Path, limit: int | None = None, parts: bool = False) -> int:
+def render(split: str, out: Path, limit: int | None = None, parts: bool = False, every: int = 1) -> int:
     started = time.monotonic()
     synth = mr.Synth(piper=False)
     seed = DEV_SEED if split == "dev" else HELDOUT_SEED
-    requests = (dev_requests() if split == "dev" else heldout_requests(synth))[:limit]
+    requests = (dev_requests() if split == "dev" else heldout_requests(synth))[::every][:limit]
     beds = tv_beds(synth, DEV_TVS if split == "dev" else HELDOUT_TVS, seed)
     rng = np.random.default_rng(seed)
     folder = out / split
@@ -246,10 +246,11 @@ def main() -> None:
     parser.add_argument("--split", choices=("dev", "heldout"), action="append")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--limit", type=int, help="only the first N requests")
+    parser.add_argument("--every", type=int, default=1, help="only every Nth request")
     parser.add_argument("--parts", action="store_true", help="also write the person's and the TV's parts apart")
     args = parser.parse_args()
     for split in args.split or ("dev", "heldout"):
-        render(split, args.out, args.limit, args.parts)
+        render(split, args.out, args.limit, args.parts, args.every)
 
 
 if __name__ == "__main__":
