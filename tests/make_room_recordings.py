@@ -13,8 +13,8 @@ microphone, the single microphone of today's devices.
 Two splits, made from different material so that one can be tuned on and the other never is:
     dev      the tests' clean requests (tests/recordings/clean, their phrasings and voices) over the
              tests' TV (a voice over music) and one talker, in rooms drawn with DEV_SEED
-    heldout  the benchmark's phrasings (bench/phrases.tsv) in espeak voices neither the tests nor the
-             benchmark use, over TVs of other voices (speech alone and speech over music), in rooms
+    heldout  the benchmark's phrasings (bench/phrases.tsv), and relief requests worded for it alone
+             (bench/room_relief_phrases.tsv), in espeak voices neither the tests nor the benchmark use, over TVs of other voices (speech alone and speech over music), in rooms
              drawn with HELDOUT_SEED
 Writes <out>/<split>/{1ch,2ch,4ch}/<id>__<voice>.wav and <out>/<split>/manifest.tsv. The same on
 every run (fixed seeds); `stamp()` says what it was made from, so callers regenerate only on change.
@@ -59,7 +59,8 @@ HELDOUT_VOICES = (
     mr.Voice("espeak-en-029-f4", "en-029+f4", 155),
 )
 HELDOUT_TVS = (mr.Voice("tv-nyc-f3", "en-us-nyc+f3", 170), mr.Voice("tv-gbcwmd-m5", "en-gb-x-gbcwmd+m5", 165))
-SOURCES = (Path(__file__), Path(mr.__file__), Path(mt.__file__), ROOT / "bench" / "phrases.tsv",
+RELIEF_PHRASES = ROOT / "bench" / "room_relief_phrases.tsv"
+SOURCES = (Path(__file__), Path(mr.__file__), Path(mt.__file__), ROOT / "bench" / "phrases.tsv", RELIEF_PHRASES,
            TESTS / "recordings" / "manifest.tsv")
 
 
@@ -171,14 +172,17 @@ def dev_requests() -> list[Request]:
 
 
 def heldout_requests(synth: mr.Synth) -> list[Request]:
-    with (ROOT / "bench" / "phrases.tsv").open(newline="") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
-    requests = []
-    for index, row in enumerate(rows):
-        voice = HELDOUT_VOICES[index % len(HELDOUT_VOICES)]
-        requests.append(Request(row["id"], row["intent"], row["text"], voice.name,
-                                mr.utterance(synth, row["text"], voice).astype(np.float64)))
-    return requests
+    """The benchmark's phrasings, a voice each; then relief requests worded for these rooms alone
+    (bench/room_relief_phrases.tsv), in every voice: the request that matters most, counted enough."""
+    pairs = [(row, HELDOUT_VOICES[index % len(HELDOUT_VOICES)]) for index, row in enumerate(_rows(ROOT / "bench" / "phrases.tsv"))]
+    pairs += [(row, voice) for row in _rows(RELIEF_PHRASES) for voice in HELDOUT_VOICES]
+    return [Request(row["id"], row["intent"], row["text"], voice.name, mr.utterance(synth, row["text"], voice).astype(np.float64))
+            for row, voice in pairs]
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
 
 
 def tv_beds(synth: mr.Synth, voices: tuple[mr.Voice, ...], seed: int) -> list[np.ndarray]:
