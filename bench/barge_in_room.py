@@ -5,7 +5,7 @@ a person's command): "next" (and "stop") said over the skill's first step, in tw
     nice -n 10 .venv/bin/python bench/barge_in_room.py --self-rounds 40 [--latency 200] [--volume 100]
     nice -n 10 .venv/bin/python bench/barge_in_room.py --first-sentence [--quiet-before 60] [--rounds 10] [--command stop]
 
-With --first-sentence, every round is a new `voice-skill listen` process started in the room (its speaker
+With --first-sentence, every round (with --self-rounds too) is a new `voice-skill listen` process started in the room (its speaker
 already heard by its microphone), and the command is said COMMAND_AT_S into the first sentence it speaks
 after the request: a device that sat quiet speaks first when the cramp comes. --quiet-before S waits S
 seconds of silence between its start (`Listening`) and the request.
@@ -171,24 +171,33 @@ def first_sentence_round(room: VirtualRoom, kb, steps: list[np.ndarray], voice: 
         room.stop_skill()
 
 
-def hearing_itself(room: VirtualRoom, kb, rounds: int) -> None:
-    """--self-rounds: the request, then its own voice looped back with no one talking, `rounds` times."""
+def hearing_itself(room: VirtualRoom, kb, rounds: int, fresh: bool = False) -> tuple[int, int]:
+    """--self-rounds: the request, then its own voice looped back with no one talking, `rounds` times
+    (`fresh`: each in a new skill process, its first sentence after start). Rounds in which it acted
+    on anything after the request, and utterances judged with MIN_LOUD_S of a person's sound."""
     from voice_skill.tuning import MIN_LOUD_S
 
     acted = judged = 0
     for _ in range(rounds):
-        quiet_down(room)
+        if fresh:
+            room.start_skill("--verbose")
+        else:
+            quiet_down(room)
         printed_before = len(room.lines())
         room.play(REQUEST, sink="micfeed")
         time.sleep(14.0)  # step 1 and the hint, and the echo's tail
         lines = room.lines()[printed_before:]
+        if fresh:
+            room.stop_skill()
         if len([line for line in lines if line.startswith("heard:")]) > 1:
             acted += 1
             print("  acted on its own voice:", " | ".join(lines), flush=True)
         judged += sum(1 for line in lines if line.startswith("(while speaking")
                       and float(line.split(" s of a person's sound")[0].rsplit(" ", 1)[1]) >= MIN_LOUD_S)
-    print(f"its own voice, {rounds} rounds: acted on in {acted}; "
-          f"utterances judged with {MIN_LOUD_S} s or more of a person's sound: {judged}")
+    first = " (each its first sentence after start)" if fresh else ""
+    print(f"its own voice, {rounds} rounds{first}: acted on in {acted}; "
+          f"utterances judged with {MIN_LOUD_S} s or more of a person's sound: {judged}", flush=True)
+    return acted, judged
 
 
 def report(voice: str, command: str, rounds: int, results: list[tuple[bool, float | None]]) -> None:
@@ -222,6 +231,9 @@ def main() -> int:
     try:
         with VirtualRoom() as room:
             room.loopback(True, args.latency, args.volume)
+            if args.first_sentence and args.self_rounds:
+                hearing_itself(room, kb, args.self_rounds, fresh=True)
+                return 0
             if args.first_sentence:
                 for voice in VOICES:
                     results = [first_sentence_round(room, kb, steps, voice, args.command, args.quiet_before)
