@@ -293,8 +293,8 @@ def _room_learner(speaker: SpeakerLike, canceller: EchoCanceller | None, lines: 
             print(f"say: {line}", flush=True)
         said = learn_room(speaker, chunks, canceller, lines)
         if verbose:
-            print(f"(start-up: said it {said} time(s); the echo canceller {'has' if canceller.learnt else 'has not yet'} "
-                  f"learnt the room; its echo {canceller.lag_s:.3f} s behind)", flush=True)
+            print(f"(start-up: said it {said} time(s); the echo canceller learnt the room: {canceller.learnt}; "
+                  f"its echo {canceller.lag_s:.3f} s behind)", flush=True)
 
     return learn
 
