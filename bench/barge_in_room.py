@@ -192,8 +192,11 @@ def hearing_itself(room: VirtualRoom, kb, rounds: int, fresh: bool = False) -> t
         if len([line for line in lines if line.startswith("heard:")]) > 1:
             acted += 1
             print("  acted on its own voice:", " | ".join(lines), flush=True)
-        judged += sum(1 for line in lines if line.startswith("(while speaking")
-                      and float(line.split(" s of a person's sound")[0].rsplit(" ", 1)[1]) >= MIN_LOUD_S)
+        weighed = [line for line in lines if line.startswith("(while speaking")
+                   and float(line.split(" s of a person's sound")[0].rsplit(" ", 1)[1]) >= MIN_LOUD_S]
+        for line in weighed:
+            print("  judged:", line, flush=True)
+        judged += len(weighed)
     first = " (each its first sentence after start)" if fresh else ""
     print(f"its own voice, {rounds} rounds{first}: acted on in {acted}; "
           f"utterances judged with {MIN_LOUD_S} s or more of a person's sound: {judged}", flush=True)
