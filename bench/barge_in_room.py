@@ -3,6 +3,12 @@ a person's command): "next" (and "stop") said over the skill's first step, in tw
 
     nice -n 10 .venv/bin/python bench/barge_in_room.py [--rounds 10] [--volume 60] [--command next|stop]
     nice -n 10 .venv/bin/python bench/barge_in_room.py --self-rounds 40 [--latency 200] [--volume 100]
+    nice -n 10 .venv/bin/python bench/barge_in_room.py --first-sentence [--quiet-before 60] [--rounds 10] [--command stop]
+
+With --first-sentence, every round (with --self-rounds too) is a new `voice-skill listen` process started in the room (its speaker
+already heard by its microphone), and the command is said COMMAND_AT_S into the first sentence it speaks
+after the request: a device that sat quiet speaks first when the cramp comes. --quiet-before S waits S
+seconds of silence between its start (`Listening`) and the request.
 
 With --self-rounds, no command is said: each round is the request alone, then step 1 and its hint
 (about 10 s of the skill's voice) looped back, and it counts the rounds in which the skill acted on
@@ -75,10 +81,12 @@ def wait_for(room: VirtualRoom, prefix: str, after: int, timeout: float) -> floa
     return None
 
 
-def command_over_step_1(room: VirtualRoom, kb, command, settle_s: float = 2.5, at_s: float = COMMAND_AT_S):
+def command_over_step_1(room: VirtualRoom, kb, command, settle_s: float = 2.5, at_s: float = COMMAND_AT_S,
+                        fresh: bool = False):
     """The request; then `command` said `at_s` into step 1 (its first line). The microphone's recording
-    and the lines printed from the request on."""
-    quiet_down(room)
+    and the lines printed from the request on. `fresh`: the skill has just started, nothing to quiet."""
+    if not fresh:
+        quiet_down(room)
     printed_before = len(room.lines())
     with room.record("micfeed.monitor") as microphone:
         room.play(REQUEST, sink="micfeed")
@@ -127,7 +135,7 @@ def echo_level(room: VirtualRoom, kb) -> float:
 
 
 def one_round(room: VirtualRoom, kb, steps: list[np.ndarray], voice: str, command: str,
-              before_silence_s: float | None = None) -> tuple[bool, float | None]:
+              before_silence_s: float | None = None, fresh: bool = False) -> tuple[bool, float | None]:
     """Whether the command was acted on, and how soon after its end (next: step 2's first sound;
     stop: the end of the last sound). With `before_silence_s`, the command's sound begins that long
     before the skill falls silent after step 1 and its hint, as people answer the hint's question."""
@@ -135,7 +143,7 @@ def one_round(room: VirtualRoom, kb, steps: list[np.ndarray], voice: str, comman
     at_s = COMMAND_AT_S
     if before_silence_s is not None:
         at_s = (len(steps[0]) + len(steps[-1])) / RATE - before_silence_s - speech_span(read_16k(path))[0]
-    samples, lines = command_over_step_1(room, kb, path, at_s=at_s)
+    samples, lines = command_over_step_1(room, kb, path, at_s=at_s, fresh=fresh)
     heard = [line for line in lines if line.startswith("heard:")]
     acted = len(heard) == 2 and f"[{command} " in heard[1]
     if not acted:
@@ -148,24 +156,59 @@ def one_round(room: VirtualRoom, kb, steps: list[np.ndarray], voice: str, comman
     return acted, 0.0 if loud.size == 0 else (loud[-1] + 1) * 0.01
 
 
-def hearing_itself(room: VirtualRoom, kb, rounds: int) -> None:
-    """--self-rounds: the request, then its own voice looped back with no one talking, `rounds` times."""
+def first_sentence_round(room: VirtualRoom, kb, steps: list[np.ndarray], voice: str, command: str,
+                         quiet_before_s: float) -> tuple[bool, float | None]:
+    """--first-sentence: a new skill process, `quiet_before_s` of silence, then the request and the
+    command COMMAND_AT_S into step 1, the first sentence it speaks after the request."""
+    room.start_skill("--verbose")
+    for line in room.lines():
+        if line.startswith("(start-up"):
+            print(" ", line, flush=True)
+    try:
+        time.sleep(quiet_before_s)
+        return one_round(room, kb, steps, voice, command, fresh=True)
+    finally:
+        room.stop_skill()
+
+
+def hearing_itself(room: VirtualRoom, kb, rounds: int, fresh: bool = False) -> tuple[int, int]:
+    """--self-rounds: the request, then its own voice looped back with no one talking, `rounds` times
+    (`fresh`: each in a new skill process, its first sentence after start). Rounds in which it acted
+    on anything after the request, and utterances judged with MIN_LOUD_S of a person's sound."""
     from voice_skill.tuning import MIN_LOUD_S
 
     acted = judged = 0
     for _ in range(rounds):
-        quiet_down(room)
+        if fresh:
+            room.start_skill("--verbose")
+        else:
+            quiet_down(room)
         printed_before = len(room.lines())
         room.play(REQUEST, sink="micfeed")
         time.sleep(14.0)  # step 1 and the hint, and the echo's tail
         lines = room.lines()[printed_before:]
+        if fresh:
+            room.stop_skill()
         if len([line for line in lines if line.startswith("heard:")]) > 1:
             acted += 1
             print("  acted on its own voice:", " | ".join(lines), flush=True)
-        judged += sum(1 for line in lines if line.startswith("(while speaking")
-                      and float(line.split(" s of a person's sound")[0].rsplit(" ", 1)[1]) >= MIN_LOUD_S)
-    print(f"its own voice, {rounds} rounds: acted on in {acted}; "
-          f"utterances judged with {MIN_LOUD_S} s or more of a person's sound: {judged}")
+        weighed = [line for line in lines if line.startswith("(while speaking")
+                   and float(line.split(" s of a person's sound")[0].rsplit(" ", 1)[1]) >= MIN_LOUD_S]
+        for line in weighed:
+            print("  judged:", line, flush=True)
+        judged += len(weighed)
+    first = " (each its first sentence after start)" if fresh else ""
+    print(f"its own voice, {rounds} rounds{first}: acted on in {acted}; "
+          f"utterances judged with {MIN_LOUD_S} s or more of a person's sound: {judged}", flush=True)
+    return acted, judged
+
+
+def report(voice: str, command: str, rounds: int, results: list[tuple[bool, float | None]]) -> None:
+    """Rounds acted on, and how soon (p50, max) in those; with every round's time, acted on or not."""
+    times = sorted(t for ok, t in results if ok)
+    timing = f"p50 {np.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms" if times else ""
+    every = ", ".join("-" if t is None else f"{t * 1000:.0f}{'' if ok else '!'}" for ok, t in results)
+    print(f"{voice}: '{command}' acted on {len(times)}/{rounds}  {timing}  (each, ms, ! = missed: {every})", flush=True)
 
 
 def main() -> int:
@@ -178,6 +221,10 @@ def main() -> int:
     parser.add_argument("--command", choices=["next", "stop"], default="next")
     parser.add_argument("--before-silence", type=float, default=None, metavar="S",
                         help="say it as the hint ends, beginning S seconds before the skill falls silent")
+    parser.add_argument("--first-sentence", action="store_true",
+                        help="a new skill process each round, the command in its first sentence (see above)")
+    parser.add_argument("--quiet-before", type=float, default=0.0, metavar="S",
+                        help="with --first-sentence: S seconds of silence between its start and the request")
     args = parser.parse_args()
     print("command:", shlex.join([sys.executable, *sys.argv]))
     from voice_skill import knowledge
@@ -187,6 +234,15 @@ def main() -> int:
     try:
         with VirtualRoom() as room:
             room.loopback(True, args.latency, args.volume)
+            if args.first_sentence and args.self_rounds:
+                hearing_itself(room, kb, args.self_rounds, fresh=True)
+                return 0
+            if args.first_sentence:
+                for voice in VOICES:
+                    results = [first_sentence_round(room, kb, steps, voice, args.command, args.quiet_before)
+                               for _ in range(args.rounds)]
+                    report(voice, args.command, args.rounds, results)
+                return 0
             room.start_skill("--verbose")
             warm_up(room)
             if args.self_rounds:
@@ -196,9 +252,7 @@ def main() -> int:
             print(f"command over the echo: {echo_level(room, kb):+.1f} dB (loopback {args.latency} ms, {args.volume}%)")
             for voice in VOICES:
                 results = [one_round(room, kb, steps, voice, args.command, args.before_silence) for _ in range(args.rounds)]
-                times = sorted(t for ok, t in results if ok)
-                timing = f"p50 {np.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms" if times else ""
-                print(f"{voice}: '{args.command}' acted on {len(times)}/{args.rounds}  {timing}")
+                report(voice, args.command, args.rounds, results)
             room.stop_skill()
     except RoomError as error:
         print(f"barge_in_room: {error}", file=sys.stderr)

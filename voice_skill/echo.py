@@ -62,7 +62,9 @@ from __future__ import annotations
 
 import collections
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Protocol
 
 import numpy as np
 import soxr
@@ -70,7 +72,7 @@ import soxr
 from voice_skill.aec3 import Aec3
 from voice_skill.audio_in import SAMPLE_RATE, to_pcm16
 from voice_skill.errors import SkillError
-from voice_skill.tuning import AEC3_SETTINGS
+from voice_skill.tuning import AEC3_SETTINGS, LEARN_SAYS
 from voice_skill.tuning import LEVEL_FLOOR  # the level at which the command decoder counts sound at all
 
 FRAME = SAMPLE_RATE // 100  # AEC3 takes 10 ms frames
@@ -113,6 +115,7 @@ LIKENESS_SHIFT_S = 0.01  # the echo compared with what was played this far eithe
 TAIL_FRAMES = 30  # 10 ms frames after the reference's last sound that its echo (delay + reverberation) may last
 ECHO_TAIL_S = 0.5  # after the last sound heard from the speaker, the room may still carry it
 SOUND_LEVEL = 1e-4  # RMS of a played block that counts as sound (the skill's speech is far above)
+LEARN_LIMIT_S = 20.0  # learn_room gives up on a speaker that never falls silent
 
 
 class EchoCanceller:
@@ -314,6 +317,35 @@ class EchoCanceller:
         drop = position - self._reference_start
         if drop > 0 and drop < len(self._reference):
             self._reference, self._reference_start = self._reference[drop:], position
+
+
+class Voice(Protocol):
+    """What learn_room needs of the speaker (voice_skill.speech_out.Speaker)."""
+
+    speaking: bool
+
+    def say(self, lines: Sequence[str]) -> None: ...
+
+
+def learn_room(speaker: Voice, chunks: Iterable[bytes], canceller: EchoCanceller, lines: Sequence[str],
+               says: int = LEARN_SAYS, limit_s: float = LEARN_LIMIT_S, clock: Callable[[], float] = time.monotonic) -> int:
+    """At start-up, with the microphone open (`chunks` are its audio, each already through `canceller`):
+    say `lines` and let the canceller learn the room from their echo, as a device's boot chime would;
+    said again (at most `says` times in all) while it has not yet learnt. Then its first sentence after
+    a quiet spell, the one a person most wants to stop, is heard over: it keeps what it learnt through
+    silence (tests/test_echo.py). Whatever the microphone hears meanwhile is dropped. Returns how many
+    times it said them; if it has still not learnt, it goes on learning from its next speech."""
+    deadline = clock() + limit_s
+    said = 0
+    chunks = iter(chunks)
+    while said < says and not canceller.learnt and clock() < deadline:
+        speaker.say(lines)
+        said += 1
+        for _ in chunks:
+            now = clock()
+            if (not speaker.speaking and not canceller.echo_possible(now)) or now > deadline:
+                break
+    return said
 
 
 class _LivekitApm:

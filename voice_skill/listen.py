@@ -30,7 +30,7 @@ from voice_skill import knowledge
 from voice_skill.audio_in import CHUNK_MS, Microphone, file_chunks
 from voice_skill.barge_in import CommandListener
 from voice_skill.conversation import Conversation, Exchange
-from voice_skill.echo import EchoCanceller
+from voice_skill.echo import EchoCanceller, learn_room
 from voice_skill.endpoint import QuietDetector
 from voice_skill.errors import SkillError
 from voice_skill.for_us import INTERRUPTING, understand
@@ -261,7 +261,8 @@ def run(args) -> int:
                 raise
             print(f"voice-skill: {error}", file=sys.stderr, flush=True)
             return _demo(loop, speaker, DEMO_RECORDING)
-        _listen_forever(loop, microphone, args)
+        learner = _room_learner(speaker, canceller, [kb.say("ready", args.lang)], args.verbose)
+        _listen_forever(loop, microphone, args, learner)
         return 0
     except KeyboardInterrupt:
         print("Stopped.", flush=True)
@@ -279,7 +280,27 @@ def _on_ctrl_c(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def _listen_forever(loop: HandsFree, microphone: Microphone, args) -> None:
+def _room_learner(speaker: SpeakerLike, canceller: EchoCanceller | None, lines: Sequence[str],
+                  verbose: bool = False) -> Callable[[Iterable[bytes]], None] | None:
+    """With barge-in on: at start-up, say the ready line so the canceller learns the room from it
+    (voice_skill.echo.learn_room); a device that sat quiet all night can then be stopped in the first
+    sentence it speaks when the cramp comes."""
+    if canceller is None:
+        return None
+
+    def learn(chunks: Iterable[bytes]) -> None:
+        for line in lines:  # printed once, as it may be said again
+            print(f"say: {line}", flush=True)
+        said = learn_room(speaker, chunks, canceller, lines)
+        if verbose:
+            print(f"(start-up: said it {said} time(s); the echo canceller learnt the room: {canceller.learnt}; "
+                  f"its echo {canceller.lag_s:.3f} s behind)", flush=True)
+
+    return learn
+
+
+def _listen_forever(loop: HandsFree, microphone: Microphone, args,
+                    learn: Callable[[Iterable[bytes]], None] | None = None) -> None:
     announced = False
     while True:
         try:
@@ -287,6 +308,8 @@ def _listen_forever(loop: HandsFree, microphone: Microphone, args) -> None:
                 if not announced:
                     if args.verbose:
                         print(f"({microphone.describe()})", flush=True)
+                    if learn is not None:  # before anyone can ask, with the microphone open
+                        learn(microphone.chunks())
                     print("Listening", flush=True)
                     announced = True
                 loop.run(microphone.chunks())
