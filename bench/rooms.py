@@ -1,6 +1,7 @@
 """Issue 28, item 5: the skill heard by 1, 2 and 4 microphones in simulated living rooms.
 
     nice -n 10 .venv/bin/python -m bench.rooms [--split dev|heldout] [--quick] [--minutes N] [--out FILE]
+    nice -n 10 .venv/bin/python -m bench.rooms --split heldout --split dev --out bench/rooms-results.txt
 
 The rooms are tests/make_room_recordings.py's (a request said over a TV; rendered into
 bench/work/rooms/<split> if missing or stale). The held-out split is the one to report; the
@@ -308,36 +309,45 @@ def table(split: str, figures: dict[str, Figures], rtfs: dict[int, float], files
     return lines
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=("dev", "heldout"), default="heldout")
-    parser.add_argument("--quick", action="store_true", help=f"every {QUICK_EVERY}th recording, {QUICK_MINUTES:g} min of talk")
-    parser.add_argument("--minutes", type=float, default=None, help="minutes of ordinary speech (default 60; quick 3)")
-    parser.add_argument("--out", type=Path, help="also write the table here (e.g. bench/rooms-results.txt)")
-    args = parser.parse_args()
+def measure(split: str, quick: bool, minutes: float) -> list[str]:
+    """One split's table (and what it is made of, below it)."""
     started = time.monotonic()
-    minutes = args.minutes if args.minutes is not None else QUICK_MINUTES if args.quick else 60.0
-    if minutes > 0 and not (AUDIO / "ordinary.tsv").is_file():
-        sys.exit("bench.rooms: no ordinary speech in bench/work/audio; render it with bench/make_audio.py "
-                 "(bench/setup.sh makes its virtualenv), or give --minutes 0")
-    folder = rooms.ensure(args.split, ROOMS)
-    rows = read_tsv(folder / "manifest.tsv")[:: QUICK_EVERY if args.quick else 1]
+    folder = rooms.ensure(split, ROOMS)
+    rows = read_tsv(folder / "manifest.tsv")[:: QUICK_EVERY if quick else 1]
     kb = knowledge.load()
     listener, matcher, system = FileListener.open(None, kb), Matcher(kb), build("skill-default")
     figures = {c.name: Figures() for c in CONDITIONS}
     for condition in CONDITIONS:
-        print(f"bench.rooms: {args.split}, {condition.name}: answer, hands-free", flush=True)
+        print(f"bench.rooms: {split}, {condition.name}: answer, hands-free", flush=True)
         answer_files(listener, matcher, rows, folder, condition, figures[condition.name])
         hands_free(system, rows, folder, condition, figures[condition.name])
     if minutes > 0:
-        print(f"bench.rooms: false accepts over {minutes:g} min of ordinary speech", flush=True)
+        print(f"bench.rooms: {split}, false accepts over {minutes:g} min of ordinary speech", flush=True)
         streams = {c.name: Stream(build("skill-default"), c.mics, figures[c.name]) for c in CONDITIONS if c.mics}
-        false_accepts(args.split, minutes, streams)
+        false_accepts(split, minutes, streams)
     rtfs = {mics: beamformer_rtf(folder, rows, mics) for mics in (2, 4)}
-    lines = table(args.split, figures, rtfs, len(rows), time.monotonic() - started)
-    print("\n".join(lines), flush=True)
+    return table(split, figures, rtfs, len(rows), time.monotonic() - started)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=("dev", "heldout"), action="append",
+                        help="heldout (the default: the one to report) or dev (tuned on); give it twice for both")
+    parser.add_argument("--quick", action="store_true", help=f"every {QUICK_EVERY}th recording, {QUICK_MINUTES:g} min of talk")
+    parser.add_argument("--minutes", type=float, default=None, help="minutes of ordinary speech (default 60; quick 3)")
+    parser.add_argument("--out", type=Path, help="also write the tables here (e.g. bench/rooms-results.txt)")
+    args = parser.parse_args()
+    minutes = args.minutes if args.minutes is not None else QUICK_MINUTES if args.quick else 60.0
+    if minutes > 0 and not (AUDIO / "ordinary.tsv").is_file():
+        sys.exit("bench.rooms: no ordinary speech in bench/work/audio; render it with bench/make_audio.py "
+                 "(bench/setup.sh makes its virtualenv), or give --minutes 0")
+    lines: list[str] = []
+    for split in args.split or ["heldout"]:
+        split_lines = [*measure(split, args.quick, minutes), ""]
+        print("\n".join(split_lines), flush=True)
+        lines += split_lines
     if args.out:
-        args.out.write_text("\n".join(lines) + "\n")
+        args.out.write_text("\n".join(lines))
     return 0
 
 
