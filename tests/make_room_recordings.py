@@ -140,9 +140,11 @@ def impulse_responses(room: Room, mics: int) -> tuple[list[np.ndarray], list[np.
     return [shoebox.rir[m][0] for m in range(mics)], [shoebox.rir[m][1] for m in range(mics)]
 
 
-def scene(request: np.ndarray, tv: np.ndarray, person_rirs: list[np.ndarray], tv_rirs: list[np.ndarray]) -> tuple[np.ndarray, float, float]:
+def scene(request: np.ndarray, tv: np.ndarray, person_rirs: list[np.ndarray], tv_rirs: list[np.ndarray]
+          ) -> tuple[np.ndarray, float, float, tuple[np.ndarray, np.ndarray]]:
     """(samples, mics) of the TV alone, then the request over it, then the TV; with the request's
-    start and end (s). The TV's level is set at the first microphone."""
+    start and end (s), and the two parts as mixed (the person's, the TV's). The TV's level is set at
+    the first microphone."""
     start = int(LEAD_S * RATE)
     length = start + len(request) + int(TAIL_S * RATE)
     said = np.zeros((length, len(person_rirs)))
@@ -151,7 +153,8 @@ def scene(request: np.ndarray, tv: np.ndarray, person_rirs: list[np.ndarray], tv
     span = slice(start, start + len(request))
     gain = np.sqrt(np.mean(said[span, 0] ** 2) / np.mean(heard_tv[span, 0] ** 2)) * 10 ** (-TV_BELOW_DB / 20)
     mixed = said + gain * heard_tv
-    return mixed * PEAK / np.max(np.abs(mixed)), LEAD_S, LEAD_S + len(request) / RATE
+    scale = PEAK / np.max(np.abs(mixed))
+    return mixed * scale, LEAD_S, LEAD_S + len(request) / RATE, (said * scale, gain * heard_tv * scale)
 
 
 def _convolved(audio: np.ndarray, rir: np.ndarray, length: int) -> np.ndarray:
@@ -191,11 +194,11 @@ def tv_beds(synth: mr.Synth, voices: tuple[mr.Voice, ...], seed: int) -> list[np
     return beds
 
 
-def render(split: str, out: Path) -> int:
+def render(split: str, out: Path, limit: int | None = None, parts: bool = False) -> int:
     started = time.monotonic()
     synth = mr.Synth(piper=False)
     seed = DEV_SEED if split == "dev" else HELDOUT_SEED
-    requests = dev_requests() if split == "dev" else heldout_requests(synth)
+    requests = (dev_requests() if split == "dev" else heldout_requests(synth))[:limit]
     beds = tv_beds(synth, DEV_TVS if split == "dev" else HELDOUT_TVS, seed)
     rng = np.random.default_rng(seed)
     folder = out / split
@@ -207,8 +210,11 @@ def render(split: str, out: Path) -> int:
         name = f"{request.id}__{request.voice}.wav"
         for mics in (2, 4):
             person, tv = impulse_responses(room, mics)
-            audio, start_s, end_s = scene(request.audio, bed[offset:], person, tv)
+            audio, start_s, end_s, (person_part, tv_part) = scene(request.audio, bed[offset:], person, tv)
             _write(folder / f"{mics}ch" / name, audio)
+            if parts:  # for measuring a beamformer's effect on each: what it keeps of the person, of the TV
+                _write(folder / f"{mics}ch-person" / name, person_part)
+                _write(folder / f"{mics}ch-tv" / name, tv_part)
             if mics == 2:
                 _write(folder / "1ch" / name, audio[:, :1])
         rows.append([name, request.id, request.intent, request.text, request.voice, f"{room.rt60_s:.2f}",
@@ -239,9 +245,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=("dev", "heldout"), action="append")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--limit", type=int, help="only the first N requests")
+    parser.add_argument("--parts", action="store_true", help="also write the person's and the TV's parts apart")
     args = parser.parse_args()
     for split in args.split or ("dev", "heldout"):
-        render(split, args.out)
+        render(split, args.out, args.limit, args.parts)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,9 @@ from __future__ import annotations
 import numpy as np
 
 from voice_skill.tuning import (BEAM_BACKGROUND, BEAM_FRAME, BEAM_LOADING, BEAM_MAX_HZ, BEAM_MIN_HZ,
-                                BEAM_NOISE_S, BEAM_PRESENCE, BEAM_RELEARN_S, BEAM_SHORT_S, BEAM_TARGET_S, BEAM_UPDATE_FRAMES,
+                                BEAM_NOISE_S, BEAM_POSTFILTER, BEAM_POSTFILTER_FLOOR,
+                                BEAM_POSTFILTER_OVER, BEAM_PRESENCE, BEAM_RELEARN_S,
+                                BEAM_SCORE_EVERY, BEAM_SHORT_S, BEAM_TARGET_S, BEAM_UPDATE_FRAMES,
                                 BEAM_WARMUP_S)
 
 SAMPLE_RATE = 16_000
@@ -53,12 +55,21 @@ class Beamformer:
         self.weights = np.zeros((bins, channels), dtype=np.complex128)
         self.weights[:, 0] = 1.0  # until someone is heard: the first microphone as it is
         self.steered = False
+        # Off while the skill's own voice may be in the room: the speaker is neither the background
+        # nor the person, and the beam stays on whoever spoke last.
+        self.learning = True
+        self._transfer = np.zeros((bins, channels), dtype=np.complex128)
+        self._blocked_to_beam = np.zeros(bins)
+        self._background_power = np.zeros(bins)
+        self._beam_power = np.zeros(bins)
         self.presence = 0.0  # the last frame's score (see _presence)
         self.talking = False  # is someone other than the background heard now?
         self._warmup_frames = int(BEAM_WARMUP_S * SAMPLE_RATE / self.hop)
         self._warming = 0  # frames of the background averaged so far while (re)learning it
         self._unlike_background = 0  # frames in a row not taken for the background
         self._frames_talking = 0
+        self._frames_scored = 0
+        self._whitening: np.ndarray | None = None  # the background's, for the score, as last worked out
         # Zeros ahead of the first input and the first output: a frame's worth of latency, after which
         # every block in gives as many samples out.
         self._input = np.zeros((BEAM_FRAME - self.hop, channels))
@@ -81,12 +92,27 @@ class Beamformer:
     def _frame(self, frame: np.ndarray) -> np.ndarray:
         """One STFT frame (BEAM_FRAME, channels) in, its hop of finished output samples out."""
         spectrum = np.fft.rfft(frame * self._window[:, None], axis=0)  # (bins, channels)
-        self._learn(spectrum)
+        if self.learning:
+            self._learn(spectrum)
         beam = np.einsum("fc,fc->f", self.weights.conj(), spectrum)
+        if self.steered and BEAM_POSTFILTER:
+            beam = beam * self._postfilter(spectrum, beam)
         time_signal = np.fft.irfft(beam, BEAM_FRAME) * self._window
         time_signal[:len(self._overlap)] += self._overlap
         self._overlap = time_signal[self.hop:].copy()
         return time_signal[:self.hop]
+
+    def _postfilter(self, spectrum: np.ndarray, beam: np.ndarray) -> np.ndarray:
+        """A gain per frequency that takes out what the beam left of the background, frame by frame.
+        The microphones with the talker's part removed (each minus its transfer function times the
+        first) hear the background alone, as it is now: a TV's talk comes and goes, and so does this
+        estimate of what of it is in the beam (scaled by how the two compare on the background)."""
+        blocked = spectrum[:, 1:] - self._transfer[:, 1:] * spectrum[:, :1]
+        background_now = self._blocked_to_beam * np.sum(np.abs(blocked) ** 2, axis=1)
+        self._background_power = 0.5 * self._background_power + 0.5 * background_now
+        self._beam_power = 0.5 * self._beam_power + 0.5 * np.abs(beam) ** 2
+        gain = 1 - BEAM_POSTFILTER_OVER * self._background_power / np.maximum(self._beam_power, 1e-20)
+        return np.maximum(gain, BEAM_POSTFILTER_FLOOR)
 
     def _learn(self, spectrum: np.ndarray) -> None:
         outer = spectrum[:, :, None] * spectrum[:, None, :].conj()
@@ -95,7 +121,9 @@ class Beamformer:
             self._warming += 1
             self.noise = self.noise + (outer - self.noise) / self._warming
             return
-        self.presence = self._presence()
+        self._frames_scored += 1
+        if self._frames_scored % BEAM_SCORE_EVERY == 0:  # the score moves with BEAM_SHORT_S, not frame by frame
+            self.presence = self._presence()
         if self.presence < BEAM_BACKGROUND:  # clearly the background alone: learn it
             self.noise = self._noise_alpha * self.noise + (1 - self._noise_alpha) * outer
             self._unlike_background = 0
@@ -116,8 +144,9 @@ class Beamformer:
         averaged over the frequencies where the array tells places apart, scaled to 0 (power spread
         evenly: the background) .. 1 (all of it from one new place), whatever the channel count."""
         scored = self._scored
-        chol = np.linalg.cholesky(self._loaded(self.noise[scored]))
-        inverse = np.linalg.inv(chol)
+        if self._frames_scored % (2 * BEAM_SCORE_EVERY) == 0 or self._whitening is None:  # the background moves slowly
+            self._whitening = np.linalg.inv(np.linalg.cholesky(self._loaded(self.noise[scored])))
+        inverse = self._whitening
         whitened = inverse @ self.short[scored] @ inverse.conj().transpose(0, 2, 1)
         eigenvalues = np.linalg.eigvalsh(whitened)
         spread = eigenvalues[:, -1] / np.maximum(eigenvalues.mean(axis=1), 1e-20)  # 1 (even) to channels (one place)
@@ -138,6 +167,12 @@ class Beamformer:
         solved = np.linalg.solve(noise, transfer[:, :, None])[:, :, 0]
         gain = np.einsum("fc,fc->f", transfer.conj(), solved).real
         self.weights = solved / np.maximum(gain, 1e-12)[:, None]
+        self._transfer = transfer
+        # How much of the background the beam passes, against what the blocked channels hear of it.
+        blocking = np.eye(self.channels)[None, 1:, :] - transfer[:, 1:, None] * np.eye(self.channels)[None, None, 0, :]
+        blocked = np.einsum("fkc,fcd,fkd->f", blocking.conj(), self.noise, blocking).real
+        beamed = np.einsum("fc,fcd,fd->f", self.weights.conj(), self.noise, self.weights).real
+        self._blocked_to_beam = beamed / np.maximum(blocked, 1e-20)
         self.steered = True
 
     def _loaded(self, covariance: np.ndarray) -> np.ndarray:

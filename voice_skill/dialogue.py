@@ -61,6 +61,12 @@ class Dialogue:
         return self.step is not None or self.offered_prevention
 
     @property
+    def steps_to_come(self) -> bool:
+        """Relief steps are under way and more are to come (the last step ends them, though it offers
+        the prevention advice, which a "yes" still takes)."""
+        return self.step is not None and not self.offered_prevention
+
+    @property
     def active(self) -> bool:
         """A conversation is under way: controls like "next" are meant for the skill."""
         return self.walking or bool(self.last_lines)

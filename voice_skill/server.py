@@ -126,7 +126,7 @@ class SkillService:
                                           dialogue=dialogue.lang if in_dialogue else None,
                                           words=self.guesser.guess(text), default=self.lang)
         if session.is_echo(text, now):  # the device heard itself: say nothing, change nothing
-            event = Handled("", self._context(dialogue.walking, lang)).event()
+            event = Handled("", self._context(dialogue.steps_to_come, lang)).event()
             return Turn(key, lang, text, "echo", event, lang_from)
         dialogue.lang = lang
         exchange = session.conversation.hear(text, at=now)
@@ -135,7 +135,7 @@ class SkillService:
             event = self._not_handled(lang)
         else:
             event = Handled(exchange.reply.text, self._context(
-                dialogue.walking, lang, intent=intent, idle_command=intent in COMMANDS and not in_dialogue)).event()
+                dialogue.steps_to_come, lang, intent=intent, idle_command=intent in COMMANDS and not in_dialogue)).event()
         session.spoke(event.data["text"], now, listening=event.data["context"]["continue_conversation"])
         return Turn(key, lang, text, intent, event, lang_from)
 
@@ -145,8 +145,9 @@ class SkillService:
     @staticmethod
     def _context(continue_conversation: bool, lang: str, *, intent: str = "", idle_command: bool = False) -> dict:
         """What a client may act on besides the text (custom_components/voice_skill reads it):
-        - continue_conversation: the dialogue wants a follow-up (steps under way, or a question
-          asked back), so a satellite may listen again without the wake word;
+        - continue_conversation: more relief steps are to come, so a satellite may listen again
+          without the wake word (false after the last step, "stop", a single answer or anything
+          not handled, as issue 29 asks: the last step's offer is taken with the wake word);
         - command_without_dialogue: "next", "repeat" or "stop" with no dialogue for it; the skill
           answers it, but a household assistant may have its own meaning for it (a media player);
         - language: the language answered in."""

@@ -116,7 +116,7 @@ async def test_continue_conversation_follows_the_skills_dialogue(home, kb):
     for step in steps[2:]:
         reply = await home.say("next", cid)
         assert speech(reply).startswith(step)
-    assert reply.continue_conversation is True  # the last step asks back: "hear how to prevent cramps?"
+    assert reply.continue_conversation is False  # the last step: the steps are over (its offer takes the wake word)
     after = await home.say("yes", cid)
     assert speech(after) == " ".join(kb.lines("prevention", "en")) and after.continue_conversation is False
 
