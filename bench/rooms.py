@@ -9,20 +9,25 @@ beamformer's numbers are tuned on dev. Conditions: one microphone (the 2-mic arr
 2-mic file downmixed to mono (what the skill did with it before the beamformer), and the 2- and
 4-mic files through the beamformer (voice_skill/audio_in.py's multi-channel path). For each:
 
-- answer: `voice-skill answer` in-process (one model for all files, as bench/answer.py): the
+- answer: `voice-skill answer` in-process (one model for all files, as bench/answer.py; the
+  beamformer hears each recording once before it is heard, as audio_in.file_chunks does): the
   relief request right n/N, and every intent right
-- hands-free from idle: each recording fed to the real loop (bench/systems.py's skill-default):
+- hands-free from idle: each recording fed to the real loop (bench/systems.py's skill-default),
+  several channels through a fresh beamformer that has heard only what came before, as a live
+  microphone's (file_chunks(learn_first=False)):
   the relief request answered with the steps n/N (its first reply), and any reply during the TV
-  alone before the request (must be none); p50 from the manifest's end of a request answerable from
-  idle (not a command, not `unknown`) answered right, to the loop's decision, chunks
+  alone before the request (must be none); p50 from the end of the words (the manifest's end_s
+  less the rendering's padding) of a request answerable from idle (not a command, not `unknown`)
+  answered right, to the loop's decision, chunks
   handed over at the microphone's pace (a virtual clock: each chunk's CPU time added once it has
   been recorded, as bench/measure.py's latency does with sleeps)
 - false accepts: the benchmark's ordinary speech (bench/work/audio/ordinary, bench/make_audio.py)
   said from the person's place in a simulated room over a TV from another, paragraph by paragraph
   (make_room_recordings.scene: the TV alone, the talk over it, the TV), a new room every
-  ROOM_MINUTES, streamed to the loop; every reply counts, per hour heard
-- CPU: the beamformer's real-time factor with 2 and 4 microphones, and the whole loop's (beamformer
-  and Vosk) with 4, process time over audio time.
+  ROOM_MINUTES, streamed to the loop (in a second process, on the other core); every reply counts,
+  per hour heard
+- CPU: the beamformer's real-time factor with 2 and 4 microphones (one pass: `answer` makes two),
+  and the whole hands-free loop's (beamformer and Vosk) with 4, process time over audio time.
 """
 
 from __future__ import annotations
