@@ -24,8 +24,9 @@ beamformer's numbers are tuned on dev. Conditions: one microphone (the 2-mic arr
 - false accepts: the benchmark's ordinary speech (bench/work/audio/ordinary, bench/make_audio.py)
   said from the person's place in a simulated room over a TV from another, paragraph by paragraph
   (make_room_recordings.scene: the TV alone, the talk over it, the TV), a new room every
-  ROOM_MINUTES, streamed to the loop (in a second process, on the other core); every reply counts,
+  ROOM_MINUTES, streamed to the loop; every reply counts,
   per hour heard
+Each condition's recordings, and its talk, are a job of their own, WORKERS at a time.
 - CPU: the beamformer's real-time factor with 2 and 4 microphones (one pass: `answer` makes two),
   and the whole hands-free loop's (beamformer and Vosk) with 4, process time over audio time.
 """
@@ -67,6 +68,7 @@ ROOM_MINUTES = 5.0  # false accepts: the talk moves to a new room (and TV) this 
 FA_SEED_OFFSET = 1  # false accepts' rooms: drawn from the split's seed plus this, apart from its recordings'
 QUICK_EVERY = 5  # --quick: every fifth recording
 QUICK_MINUTES = 3.0
+WORKERS = 3  # jobs at a time: the conditions' recordings and talk are independent
 Chunks = Callable[[Path], Iterator[bytes]]
 
 
@@ -260,16 +262,27 @@ class Stream:
         self.figures.fa_speech_s += placed.speech_s
 
 
-def false_accepts(split: str, minutes: float) -> dict[str, Figures]:
-    """The talk heard by each condition's live microphone and loop; their false-accept figures."""
-    figures = {c.name: Figures() for c in CONDITIONS if c.mics}
-    streams = {c.name: Stream(build("skill-default"), c.mics, figures[c.name]) for c in CONDITIONS if c.mics}
+def false_accepts(split: str, minutes: float, name: str) -> Figures:
+    """The talk heard by one condition's live microphone and loop: its false-accept figures."""
+    figures = Figures()
+    stream = Stream(build("skill-default"), next(c.mics for c in CONDITIONS if c.name == name), figures)
     paths, _ = ordinary({"speech_s": minutes * 60})
     for placed in talk_in_rooms(split, paths):
-        for stream in streams.values():
-            if placed.new_room:
-                stream.new_room()
-            stream.hear(placed)
+        if placed.new_room:
+            stream.new_room()
+        stream.hear(placed)
+    return figures
+
+
+def recordings(split: str, every: int, name: str) -> Figures:
+    """One condition's answer and hands-free figures over the split's recordings."""
+    folder = ROOMS / split
+    rows = read_tsv(folder / "manifest.tsv")[::every]
+    condition = next(c for c in CONDITIONS if c.name == name)
+    kb = knowledge.load()
+    figures = Figures()
+    answer_files(FileListener.open(None, kb), Matcher(kb), rows, folder, condition, figures)
+    hands_free(build("skill-default"), rows, folder, condition, figures)
     return figures
 
 
@@ -331,20 +344,17 @@ def measure(split: str, quick: bool, minutes: float) -> list[str]:
     started = time.monotonic()
     folder = rooms.ensure(split, ROOMS)
     rows = read_tsv(folder / "manifest.tsv")[:: QUICK_EVERY if quick else 1]
-    with ProcessPoolExecutor(1) as pool:  # the talk on the other core
-        talk = pool.submit(false_accepts, split, minutes) if minutes > 0 else None
-        if talk:
-            print(f"bench.rooms: {split}, false accepts over {minutes:g} min of ordinary speech", flush=True)
-        kb = knowledge.load()
-        listener, matcher, system = FileListener.open(None, kb), Matcher(kb), build("skill-default")
-        figures = {c.name: Figures() for c in CONDITIONS}
-        for condition in CONDITIONS:
-            print(f"bench.rooms: {split}, {condition.name}: answer, hands-free", flush=True)
-            answer_files(listener, matcher, rows, folder, condition, figures[condition.name])
-            hands_free(system, rows, folder, condition, figures[condition.name])
-        rtfs = {mics: beamformer_rtf(folder, rows, mics) for mics in (2, 4)}
-        for name, heard in (talk.result() if talk else {}).items():
+    every = QUICK_EVERY if quick else 1
+    with ProcessPoolExecutor(WORKERS) as pool:  # the longest first
+        talk = {c.name: pool.submit(false_accepts, split, minutes, c.name) for c in CONDITIONS if c.mics and minutes > 0}
+        files = {c.name: pool.submit(recordings, split, every, c.name) for c in CONDITIONS}
+        print(f"bench.rooms: {split}, {len(rows)} recordings and {minutes:g} min of ordinary speech, "
+              f"{len(talk) + len(files)} jobs {WORKERS} at a time", flush=True)
+        figures = {name: job.result() for name, job in files.items()}
+        for name, job in talk.items():
+            heard = job.result()
             figures[name].fa, figures[name].fa_s, figures[name].fa_speech_s = heard.fa, heard.fa_s, heard.fa_speech_s
+    rtfs = {mics: beamformer_rtf(folder, rows, mics) for mics in (2, 4)}
     return table(split, figures, rtfs, len(rows), time.monotonic() - started)
 
 
