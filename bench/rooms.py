@@ -24,11 +24,10 @@ beamformer's numbers are tuned on dev. Conditions: one microphone (the 2-mic arr
 - false accepts: the benchmark's ordinary speech (bench/work/audio/ordinary, bench/make_audio.py)
   said from the person's place in a simulated room over a TV from another, paragraph by paragraph
   (make_room_recordings.scene: the TV alone, the talk over it, the TV), a new room every
-  ROOM_MINUTES, streamed to the loop; every reply counts,
-  per hour heard
-Each condition's recordings, and its talk, are a job of their own, WORKERS at a time.
+  ROOM_MINUTES, streamed to the loop; every reply counts, per hour heard
 - CPU: the beamformer's real-time factor with 2 and 4 microphones (one pass: `answer` makes two),
   and the whole hands-free loop's (beamformer and Vosk) with 4, process time over audio time.
+Each condition's recordings, and its talk, are a job of their own, WORKERS at a time.
 """
 
 from __future__ import annotations
