@@ -156,14 +156,17 @@ def test_with_no_ids_the_dialogue_is_the_client_address(kb):
 
 
 def test_continue_conversation_and_a_command_with_no_dialogue(kb):
-    """What custom_components/voice_skill acts on: listen again while the steps run or a question was
-    asked back; a bare "next" with no dialogue is flagged, so a household's assistant may take it."""
+    """What custom_components/voice_skill acts on: listen again while more steps are to come (not after
+    the last, whose offer is taken with the wake word); a bare "next" with no dialogue is flagged, so a
+    household's assistant may take it."""
     clock = Clock()
     service = SkillService(kb, clock=clock)
     bare = ask(service, "next").data["context"]
     assert bare["command_without_dialogue"] is True and bare["continue_conversation"] is False
     contexts = [ask(service, text).data["context"] for text in ["my calf is cramping"] + ["next"] * 4 + ["yes"]]
-    assert [c["continue_conversation"] for c in contexts] == [True] * 5 + [False]  # the last step asks back
+    steps = len(kb.lines("cramp_relief", "en"))
+    assert len(contexts) == steps + 1
+    assert [c["continue_conversation"] for c in contexts] == [True] * (steps - 1) + [False, False]
     assert not any(c["command_without_dialogue"] for c in contexts)
     assert ask(service, "why do calves cramp").data["context"]["continue_conversation"] is False
     assert ask(service, "stop", conversation="fresh").data["context"]["command_without_dialogue"] is True
