@@ -65,8 +65,8 @@ def select_channels(wanted: Sequence[int] | None, available: int, source: str) -
         return list(range(available))
     missing = [channel + 1 for channel in wanted if channel >= available]
     if missing:
-        plural = "" if available == 1 else "s"
-        raise SkillError(f"{source} has {available} channel{plural}, so no channel {missing[0]}")
+        noun = "channel" if available == 1 else "channels"
+        raise SkillError(f"{source} has {available} {noun}, so no channel {missing[0]}")
     return list(wanted)
 
 
@@ -184,8 +184,8 @@ class Microphone:
 
     def describe(self) -> str:
         """Which device, which channels (as a user counts them) and at what rate it captures."""
-        plural = "s" if len(self.channels) > 1 else ""
-        return (f"microphone '{self.name}': channel{plural} {', '.join(str(c + 1) for c in self.channels)} "
+        noun = "channels" if len(self.channels) > 1 else "channel"
+        return (f"microphone '{self.name}': {noun} {', '.join(str(c + 1) for c in self.channels)} "
                 f"of {self.captured} at {self.rate} Hz")
 
     def _pick_rate(self, device: int | str | None, default_rate: int) -> int:
