@@ -31,7 +31,7 @@ from voice_skill.tuning import (BEAM_BACKGROUND, BEAM_FRAME, BEAM_LOADING, BEAM_
                                 BEAM_SCORE_EVERY, BEAM_SHORT_S, BEAM_TARGET_S, BEAM_UPDATE_FRAMES,
                                 BEAM_WARMUP_S)
 
-SAMPLE_RATE = 16_000
+SAMPLE_RATE = 16_000  # as audio_in hands it on (audio_in imports this module, so not imported from there)
 
 
 class Beamformer:

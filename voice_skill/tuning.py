@@ -513,7 +513,8 @@ BEAM_WARMUP_S = 1.0  # the first sound heard is taken for the background
 # The presence score (0: the background alone .. 1: all from one new place). Dev rooms, the background's
 # covariance learnt from the TV alone, BEAM_SHORT_S 0.2: the TV alone scored 0.28/0.37/0.44 (50/90/99th
 # percentile) with 2 microphones and 0.24/0.32/0.40 with 4; the request 0.61/0.65/0.69 (10/25/50th)
-# and 0.62/0.66/0.71 (bench: /tmp/bf/oracle.py, to be made a bench script).
+# and 0.62/0.66/0.71 (35 dev rooms, every 4th; measured with a throwaway script, not kept: the
+# background's covariance from 0.2 s to the request's start, then the score frame by frame).
 BEAM_BACKGROUND = 0.42  # under this: the background alone, learnt
 BEAM_PRESENCE = 0.52  # over this: someone else is talking, and the beam turns to them
 BEAM_RELEARN_S = 8.0  # 'someone' heard this long without a break is the background changed: learnt anew
