@@ -14,7 +14,8 @@ beamformer's numbers are tuned on dev. Conditions: one microphone (the 2-mic arr
   relief request right n/N, and every intent right
 - hands-free from idle: each recording fed to the real loop (bench/systems.py's skill-default),
   several channels through a fresh beamformer that has heard only what came before, as a live
-  microphone's (file_chunks(learn_first=False)):
+  microphone's (audio_in.Recording(learn_first=False)), which, as `listen`'s, can hear an utterance
+  the loop did not take again as the beam stands at its end (listen.HandsFree; --no-hearing-again):
   the relief request answered with the steps n/N (its first reply), and any reply during the TV
   alone before the request (must be none); p50 from the end of the words (the manifest's end_s
   less the rendering's padding) of a request answerable from idle (not a command, not `unknown`)
@@ -47,7 +48,7 @@ import soundfile
 import soxr
 
 from voice_skill import knowledge
-from voice_skill.audio_in import CHUNK_FRAMES, SAMPLE_RATE, file_chunks, to_mono, to_pcm16
+from voice_skill.audio_in import CHUNK_FRAMES, SAMPLE_RATE, Recording, file_chunks, replayed, to_mono, to_pcm16
 from voice_skill.beamformer import Beamformer
 from voice_skill.for_us import answer
 from voice_skill.hearing import FileListener
@@ -68,7 +69,9 @@ FA_SEED_OFFSET = 1  # false accepts' rooms: drawn from the split's seed plus thi
 QUICK_EVERY = 5  # --quick: every fifth recording
 QUICK_MINUTES = 3.0
 WORKERS = 3  # jobs at a time: the conditions' recordings and talk are independent
-Chunks = Callable[[Path], Iterator[bytes]]
+HEAR_AGAIN = True  # --no-hearing-again: the live loop does not hear an utterance again (listen.HandsFree)
+ANSWER = True  # --no-answer: hands-free and false accepts only
+Chunks = Callable[[Path], Iterable[bytes]]
 
 
 @dataclass(frozen=True)
@@ -89,10 +92,16 @@ def downmix_chunks(path: Path) -> Iterator[bytes]:
                 yield to_pcm16(converted)
 
 
-def live_chunks(path: Path) -> Iterator[bytes]:
+def live_chunks(path: Path) -> Recording:
     """audio_in's multi-channel path without hearing the recording first: what a live microphone's
-    beamformer has heard of this room is only what came before."""
-    return file_chunks(path, learn_first=False)
+    beamformer has heard of this room is only what came before (and, as a microphone's, it can hear
+    its last seconds again)."""
+    return Recording(path, learn_first=False)
+
+
+def listen_with(system: System, source: object) -> None:
+    """Give the loop its source's hearing again (a Microphone's, in `listen`), if it has one."""
+    system.loop.hear_again = getattr(source, "hear_again", None) if HEAR_AGAIN else None
 
 
 CONDITIONS = (
@@ -171,10 +180,12 @@ def hands_free(system: System, rows: list[dict], folder: Path, condition: Condit
     a chunk is handed over once recorded, and the loop is busy for the CPU time it and its making took."""
     for row in rows:
         system.reset(active=False)
+        source = condition.live(folder / condition.folder / row["name"])
+        listen_with(system, source)
         start_s, end_s = float(row["start_s"]), speech_end_s(row)
         recorded_s = ready_s = 0.0
         relief = answered = False
-        for chunk, making_s in timed(with_quiet_after(condition.live(folder / condition.folder / row["name"]))):
+        for chunk, making_s in timed(with_quiet_after(source)):
             recorded_s += len(chunk) / BYTES_PER_S
             started = time.process_time()
             reply = system.feed(chunk)
@@ -241,7 +252,14 @@ class Stream:
         self.system, self.mics, self.figures = system, mics, figures
         self.beamformer: Beamformer | None = None
         self.heard_s = 0.0
-        system.reset(active=False)
+        self.reset()
+
+    def reset(self) -> None:
+        self.system.reset(active=False)
+        listen_with(self.system, self)
+
+    def hear_again(self, seconds: float) -> bytes | None:
+        return replayed(self.beamformer, seconds)
 
     def new_room(self) -> None:
         self.beamformer = Beamformer(self.mics) if self.mics > 1 else None
@@ -256,7 +274,7 @@ class Stream:
             self.heard_s += len(chunk) / BYTES_PER_S
             if reply := self.system.feed(chunk):
                 self.figures.fa.append(f"{self.heard_s / 60:.1f} min: {reply.intent} <- {reply.heard!r}")
-                self.system.reset(active=False)
+                self.reset()
         self.figures.fa_s = self.heard_s
         self.figures.fa_speech_s += placed.speech_s
 
@@ -280,7 +298,8 @@ def recordings(split: str, every: int, name: str) -> Figures:
     condition = next(c for c in CONDITIONS if c.name == name)
     kb = knowledge.load()
     figures = Figures()
-    answer_files(FileListener.open(None, kb), Matcher(kb), rows, folder, condition, figures)
+    if ANSWER:
+        answer_files(FileListener.open(None, kb), Matcher(kb), rows, folder, condition, figures)
     hands_free(build("skill-default"), rows, folder, condition, figures)
     return figures
 
@@ -364,7 +383,12 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help=f"every {QUICK_EVERY}th recording, {QUICK_MINUTES:g} min of talk")
     parser.add_argument("--minutes", type=float, default=None, help="minutes of ordinary speech (default 60; quick 3)")
     parser.add_argument("--out", type=Path, help="also write the tables here (e.g. bench/rooms-results.txt)")
+    parser.add_argument("--no-answer", action="store_true", help="hands-free and false accepts only")
+    parser.add_argument("--no-hearing-again", action="store_true",
+                        help="the live loop does not hear a missed utterance again as the beam stands at its end")
     args = parser.parse_args()
+    global ANSWER, HEAR_AGAIN  # read by the worker processes, which fork from here
+    ANSWER, HEAR_AGAIN = not args.no_answer, not args.no_hearing_again
     minutes = args.minutes if args.minutes is not None else QUICK_MINUTES if args.quick else 60.0
     if minutes > 0 and not (AUDIO / "ordinary.tsv").is_file():
         sys.exit("bench.rooms: no ordinary speech in bench/work/audio; render it with bench/make_audio.py "

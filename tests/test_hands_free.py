@@ -321,6 +321,7 @@ BELOW, ABOVE = -0.01, 0.0
     ("cramp_relief", 0.99, JUST_LEG, False, False),
     ("help", HELP_CONFIDENCE + ABOVE, NOTHING, True, True),  # "help" alone, heard beyond doubt
     ("help", HELP_CONFIDENCE + BELOW, NOTHING, True, False),
+    ("help", 0.99, NOTHING, False, False),  # ... and whole: "... all the commands" ends other talk
     ("next", 1.0, NOTHING, True, False),  # the controls are for a conversation under way
     ("unknown", 1.0, CALF, True, False),
 ])
@@ -350,7 +351,8 @@ def test_an_ending_with_an_unsure_word_is_not_for_us_from_idle():
     ("prevention", None, True),  # not measured (a partial result, an engine that doesn't): no evidence
     ("cramp_relief", RELIEF_PROMINENCE_DB, True),  # the relief request gets a looser bar ...
     ("cramp_relief", RELIEF_PROMINENCE_DB - 0.1, False),  # ... but a bar
-    ("help", -20.0, True),  # "help" alone has its own rule
+    ("help", QUESTION_PROMINENCE_DB, True),  # "help" (what can you do?) is asked as a question is ...
+    ("help", QUESTION_PROMINENCE_DB - 0.1, False),  # ... not a TV's "options" run on at its own level
 ])
 def test_from_idle_a_request_must_stand_out_from_what_came_before(intent, prominence, expected):
     verdict = is_for_us("my calf", Match(intent, 0.99), Verdicts(CALF), active=False, whole=True,

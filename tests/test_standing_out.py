@@ -16,7 +16,7 @@ from voice_skill.conversation import Conversation
 from voice_skill.for_us import standing_out_db
 from voice_skill.listen import HandsFree, PrintOnly
 from voice_skill.recognizer import Recognizer, find_model, grammar_phrases, load_model
-from voice_skill.tuning import QUESTION_PROMINENCE_DB
+from voice_skill.tuning import PROMINENCE_LOOKBACK_S, QUESTION_PROMINENCE_DB
 
 QUESTION = "clean/causes_02__piper-joe.wav"  # "what causes calf cramps"
 TALK = "clean/ood_01__piper-joe.wav"  # "set a timer for ten minutes": the same voice, the same level
@@ -39,16 +39,33 @@ def quiet(seconds: float) -> np.ndarray:
     return np.zeros(int(seconds * SAMPLE_RATE), np.float32)
 
 
-def hear(kb, model, audio: np.ndarray) -> tuple[list[str], float | None]:
+def pcm(audio: np.ndarray) -> np.ndarray:
+    return np.clip(audio, -32768, 32767).astype("<i2")
+
+
+def hear(kb, model, audio: np.ndarray, beamed: np.ndarray | None = None,
+         asked: list[float] | None = None) -> tuple[list[str], float | None]:
     """The loop from idle over `audio` then a second of quiet: the intents it answered, and how far
-    its last utterance's words stood out (from the first one Vosk was sure of)."""
+    its last utterance's words stood out (from the first one Vosk was sure of). `beamed`: the same
+    stretch as a beam turned to the person would give it, which the loop may ask to hear again
+    (a Microphone's hear_again; each ask's seconds are put in `asked`)."""
     recognizer = Recognizer(model, grammar_phrases(kb, model))
     clock = [0.0]
     loop = HandsFree(recognizer, Conversation(kb, hands_free=True), PrintOnly(), emit=lambda _: None,
                      clock=lambda: clock[0] + 1000.0)
-    samples = np.clip(np.concatenate([audio, quiet(1.0)]), -32768, 32767).astype("<i2")
+    samples = pcm(np.concatenate([audio, quiet(1.0)]))
+    fed = [0]
+    if beamed is not None:
+        again = pcm(np.concatenate([beamed, quiet(1.0)]))
+
+        def hear_again(seconds: float) -> bytes:
+            asked.append(seconds)
+            return again[max(0, fed[0] - int(seconds * SAMPLE_RATE)):fed[0]].tobytes()
+
+        loop.hear_again = hear_again
     answered = []
     for start in range(0, len(samples), CHUNK_FRAMES):
+        fed[0] = min(len(samples), start + CHUNK_FRAMES)
         clock[0] += CHUNK_FRAMES / SAMPLE_RATE
         if exchange := loop.feed(samples[start:start + CHUNK_FRAMES].tobytes()):
             answered.append(exchange.match.intent)
@@ -81,3 +98,23 @@ def test_a_question_over_a_talker_10_db_under_it_is_answered(kb, model):
     answered, prominence = hear(kb, model, question + gain * other)
     assert answered == ["causes"]
     assert prominence >= QUESTION_PROMINENCE_DB
+
+
+def test_heard_again_with_the_talk_taken_down_the_same_question_is_answered(kb, model):
+    # Running on from talk at its level, the question did not stand out (above). With several
+    # microphones the loop hears a missed utterance again as the beam, turned to the person by
+    # then, gives it: the other talker, somewhere else, 20 dB down.
+    question = at_level_of(speech(QUESTION), speech(TALK))
+    talk_then_question = np.concatenate([speech(TALK), quiet(SENTENCE_PAUSE_S), question])
+    beamed = np.concatenate([speech(TALK) * 0.1, quiet(SENTENCE_PAUSE_S), question])
+    asked: list[float] = []
+    answered, _ = hear(kb, model, talk_then_question, beamed, asked)
+    assert answered == ["causes"]
+    assert len(asked) == 1 and asked[0] >= len(question) / SAMPLE_RATE + PROMINENCE_LOOKBACK_S
+
+
+def test_talk_that_names_no_calf_leg_or_cramp_is_not_heard_again(kb, model):
+    talk = speech(TALK)  # "set a timer for ten minutes"
+    asked: list[float] = []
+    answered, _ = hear(kb, model, talk, talk, asked)
+    assert answered == [] and asked == []

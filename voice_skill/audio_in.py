@@ -18,7 +18,7 @@ import numpy as np
 import soundfile
 import soxr
 
-from voice_skill.beamformer import open_beamformer
+from voice_skill.beamformer import Beamformer, open_beamformer
 from voice_skill.errors import SkillError
 
 SAMPLE_RATE = 16_000
@@ -77,26 +77,41 @@ def file_chunks(path: Path | str, channels: Sequence[int] | None = None, learn_f
     where the person is are then known from its first word on, as a live device knows them after a
     while in the room (dev rooms, `answer`, all intents: 69% -> 81% with 2 microphones, 71% -> 84%
     with 4; see tuning.BEAM_*)."""
-    path = Path(path)
-    _check_readable(path)
-    try:
-        with soundfile.SoundFile(str(path)) as audio:
-            if audio.frames == 0:
-                raise SkillError(f"{path}: no audio in the file")
-            picked = select_channels(channels, audio.channels, str(path))
-            beamformer = open_beamformer(len(picked))
-            if beamformer is None:  # one channel: mono, byte for byte as before
-                yield from (to_pcm16(block) for block in _blocks_16k(audio, picked))
-                return
-            if learn_first:
-                for block in _blocks_16k(audio, picked):
-                    beamformer.process(block)
-                audio.seek(0)
-            yield from (to_pcm16(beamformer.process(block)) for block in _blocks_16k(audio, picked))
-    except soundfile.LibsndfileError as error:
-        raise SkillError(f"{path}: not a readable audio file ({_describe(error)})") from None
-    except (RuntimeError, ValueError) as error:  # libsndfile reports truncated data this way
-        raise SkillError(f"{path}: the audio data is damaged or truncated ({error})") from None
+    return iter(Recording(path, channels, learn_first))
+
+
+class Recording:
+    """A recording heard chunk by chunk (file_chunks) that, like a Microphone, can hear its last
+    seconds again as its beamformer is steered now (hear_again): the live loop's path, from a file."""
+
+    def __init__(self, path: Path | str, channels: Sequence[int] | None = None, learn_first: bool = True) -> None:
+        self.path, self.channels, self.learn_first = Path(path), channels, learn_first
+        self.beamformer: Beamformer | None = None
+
+    def hear_again(self, seconds: float) -> bytes | None:
+        return replayed(self.beamformer, seconds)
+
+    def __iter__(self) -> Iterator[bytes]:
+        path = self.path
+        _check_readable(path)
+        try:
+            with soundfile.SoundFile(str(path)) as audio:
+                if audio.frames == 0:
+                    raise SkillError(f"{path}: no audio in the file")
+                picked = select_channels(self.channels, audio.channels, str(path))
+                self.beamformer = beamformer = open_beamformer(len(picked))
+                if beamformer is None:  # one channel: mono, byte for byte as before
+                    yield from (to_pcm16(block) for block in _blocks_16k(audio, picked))
+                    return
+                if self.learn_first:
+                    for block in _blocks_16k(audio, picked):
+                        beamformer.process(block)
+                    audio.seek(0)
+                yield from (to_pcm16(beamformer.process(block)) for block in _blocks_16k(audio, picked))
+        except soundfile.LibsndfileError as error:
+            raise SkillError(f"{path}: not a readable audio file ({_describe(error)})") from None
+        except (RuntimeError, ValueError) as error:  # libsndfile reports truncated data this way
+            raise SkillError(f"{path}: the audio data is damaged or truncated ({error})") from None
 
 
 def _blocks_16k(audio: soundfile.SoundFile, picked: list[int]) -> Iterator[np.ndarray]:
@@ -112,6 +127,13 @@ def _blocks_16k(audio: soundfile.SoundFile, picked: list[int]) -> Iterator[np.nd
     tail = resampler.resample_chunk(np.zeros((0, width) if width > 1 else 0, dtype=np.float32), last=True)
     if len(tail):
         yield tail
+
+
+def replayed(beamformer: Beamformer | None, seconds: float) -> bytes | None:
+    """The last `seconds` the beamformer heard, beamformed again as it is steered now, as 16 kHz
+    PCM16; None with one channel, or when the beam has not turned since (Beamformer.replay)."""
+    again = None if beamformer is None else beamformer.replay(seconds)
+    return None if again is None else to_pcm16(again)
 
 
 def read_file(path: Path | str, channels: Sequence[int] | None = None) -> np.ndarray:
@@ -234,6 +256,10 @@ class Microphone:
             else:
                 cleaned = self.canceller.process(first, captured_at)
                 yield cleaned if self.canceller.echo_possible(clock.monotonic()) else voice
+
+    def hear_again(self, seconds: float) -> bytes | None:
+        """The last `seconds` heard, beamformed as the beam is steered now (see replayed)."""
+        return replayed(self.beamformer, seconds)
 
     def _one_channel(self, data: bytes) -> tuple[bytes, bytes]:
         """(the channel, the voice): both the one chosen channel at 16 kHz."""

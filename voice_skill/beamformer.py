@@ -16,6 +16,9 @@ differences from the sound itself, needing no array geometry:
   of (target, noise), and the filter passes them undistorted at the first microphone while taking as
   much of the background away as it can. It keeps that steering after they stop, so a person who
   stays where they are is heard from their first word the next time.
+- The beam turns within a request's first half second, so its first words get less of it. The last
+  seconds heard are kept (`replay`), so that an utterance can be heard again as the beam stands at
+  its end: what `answer` gets by hearing a recording twice, for the live loop.
 
 The numbers (tuning.BEAM_*) were chosen on the simulated rooms of tests/make_room_recordings.py's
 dev split; what they bring is measured in bench/rooms.py.
@@ -23,11 +26,13 @@ dev split; what they bring is measured in bench/rooms.py.
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 
 from voice_skill.tuning import (BEAM_BACKGROUND, BEAM_FRAME, BEAM_LOADING, BEAM_MAX_HZ, BEAM_MIN_HZ,
                                 BEAM_NOISE_S, BEAM_POSTFILTER, BEAM_POSTFILTER_FLOOR,
-                                BEAM_POSTFILTER_OVER, BEAM_PRESENCE, BEAM_RELEARN_S,
+                                BEAM_POSTFILTER_OVER, BEAM_PRESENCE, BEAM_RELEARN_S, BEAM_REPLAY_S,
                                 BEAM_SCORE_EVERY, BEAM_SHORT_S, BEAM_TARGET_S, BEAM_UPDATE_FRAMES,
                                 BEAM_WARMUP_S)
 
@@ -38,8 +43,9 @@ class Beamformer:
     """Streaming: blocks of (frames, channels) float32 at 16 kHz in, as many mono frames out
     (delayed by BEAM_FRAME samples, the STFT's own latency)."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, keep_s: float = BEAM_REPLAY_S) -> None:
         self.channels = channels
+        self.keep_s = keep_s  # how much of what was heard is kept for replay()
         self.hop = BEAM_FRAME // 2
         self._window = np.sqrt(np.hanning(BEAM_FRAME + 1)[:-1]).astype(np.float64)  # sqrt-Hann: analysis and synthesis
         bins = BEAM_FRAME // 2 + 1
@@ -75,9 +81,14 @@ class Beamformer:
         self._input = np.zeros((BEAM_FRAME - self.hop, channels))
         self._output = np.zeros(self.hop)
         self._overlap = np.zeros(BEAM_FRAME - self.hop)
+        self._recent: deque[np.ndarray] = deque()  # the last keep_s heard, for replay()
+        self._recent_samples = 0
+        self._heard_samples = 0  # everything heard so far
+        self._steered_at = -1  # when the beam last turned, in samples heard
 
     def process(self, block: np.ndarray) -> np.ndarray:
         block = np.asarray(block, dtype=np.float64).reshape(-1, self.channels)
+        self._keep(block)
         samples = np.concatenate([self._input, block])
         finished = [self._output]
         start = 0
@@ -88,6 +99,35 @@ class Beamformer:
         ready = np.concatenate(finished)
         self._output = ready[len(block):]
         return ready[:len(block)].astype(np.float32)
+
+    def replay(self, seconds: float) -> np.ndarray | None:
+        """The last `seconds` heard (at most keep_s), beamformed again with the beam as it stands
+        now (process() gave the same stretch one frame later); None if the beam has not turned
+        within them: they would come out as they did."""
+        wanted = min(int(seconds * SAMPLE_RATE), self._recent_samples)
+        if wanted <= 0 or not self.steered or self._steered_at < self._heard_samples - wanted:
+            return None
+        heard = np.concatenate(self._recent)[-wanted:]
+        twin = self.frozen()
+        out = twin.process(np.concatenate([heard, np.zeros((BEAM_FRAME, self.channels))]))
+        return out[BEAM_FRAME:]  # process()'s output lags its input by one frame
+
+    def frozen(self) -> "Beamformer":
+        """A beamformer steered as this one is now, learning nothing and keeping nothing."""
+        twin = Beamformer(self.channels, keep_s=0.0)
+        twin.learning = False
+        twin.weights, twin._transfer, twin._blocked_to_beam = self.weights, self._transfer, self._blocked_to_beam
+        twin.steered = self.steered
+        return twin
+
+    def _keep(self, block: np.ndarray) -> None:
+        self._heard_samples += len(block)
+        if self.keep_s <= 0:
+            return
+        self._recent.append(block)
+        self._recent_samples += len(block)
+        while self._recent_samples - len(self._recent[0]) >= self.keep_s * SAMPLE_RATE:
+            self._recent_samples -= len(self._recent.popleft())
 
     def _frame(self, frame: np.ndarray) -> np.ndarray:
         """One STFT frame (BEAM_FRAME, channels) in, its hop of finished output samples out."""
@@ -174,6 +214,7 @@ class Beamformer:
         beamed = np.einsum("fc,fcd,fd->f", self.weights.conj(), self.noise, self.weights).real
         self._blocked_to_beam = beamed / np.maximum(blocked, 1e-20)
         self.steered = True
+        self._steered_at = self._heard_samples
 
     def _loaded(self, covariance: np.ndarray) -> np.ndarray:
         """Diagonal loading: a floor under the covariance keeps the filter from amplifying the

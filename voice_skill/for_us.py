@@ -209,6 +209,15 @@ def understand(text: str, matcher: Understanding, active: bool,
     return best
 
 
+def worth_hearing_again(text: str, matcher: Understanding) -> bool:
+    """From idle, is an utterance not taken worth hearing again with the beam turned to its talker
+    (listen.HandsFree)? If it names the calf, the leg or a cramp, or has words Vosk was unsure of:
+    a request whose first words the beam had not yet turned to comes out so ("my calf just [unk]");
+    other talk heard whole and surely is what it was."""
+    named = matcher.mentions(text)
+    return named.complaint or named.leg or UNK in text.split()
+
+
 def standing_out_db(text: str, prominences_db: Sequence[float] | None) -> float | None:
     """How far the utterance stood out from what came before it, from its start (an ending answered
     is weighed with the words before it: they are the same person's, or talk it was said over).
@@ -238,13 +247,14 @@ def is_for_us(text: str, match: Match, matcher: Understanding, *, active: bool, 
     stating the complaint outright, calf or leg and cramp together. And it must stand out from what
     came before it (stands_out), a question more than the relief request, which need not if it is a
     whole utterance stating the complaint outright: "ow ... my calf is cramping" follows the person's
-    own groan."""
+    own groan. "help" ("what can you do") names no complaint: heard beyond doubt, whole, and standing
+    out as a question must, or a TV's "options" and "menu" wake it."""
     if match.intent == UNKNOWN:
         return False
     if active:
         return match.confidence >= matcher.threshold
-    if match.intent == "help":  # "help" alone may start it, but only when heard beyond doubt
-        return match.confidence >= HELP_CONFIDENCE
+    if match.intent == "help":  # "help" alone may start it: heard beyond doubt, whole, and asked as a question is
+        return whole and match.confidence >= HELP_CONFIDENCE and stands_out(prominence_db, QUESTION_PROMINENCE_DB)
     unsure_ok = (mostly_sure(text) or match.intent == RELIEF and trails_off(text, matcher)) if whole \
         else UNK not in text.split()
     named = matcher.mentions(text)

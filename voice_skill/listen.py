@@ -27,16 +27,17 @@ from pathlib import Path
 from typing import Protocol
 
 from voice_skill import knowledge
-from voice_skill.audio_in import CHUNK_MS, Microphone, file_chunks
+from voice_skill.audio_in import CHUNK_FRAMES, CHUNK_MS, SAMPLE_RATE, Microphone, file_chunks
 from voice_skill.barge_in import CommandListener
 from voice_skill.conversation import Conversation, Exchange
 from voice_skill.echo import EchoCanceller, learn_room
 from voice_skill.endpoint import QuietDetector
 from voice_skill.errors import SkillError
-from voice_skill.for_us import INTERRUPTING, understand
+from voice_skill.for_us import INTERRUPTING, understand, worth_hearing_again
 from voice_skill.matcher import Match
 from voice_skill.recognizer import ENGINES, MODEL_LANGUAGE, Recognizer, Utterances, grammar_phrases, open_recognizer
-from voice_skill.tuning import COMMAND_OVERRUN_S, COMMAND_QUIET_BEFORE_S, ECHO_TAIL_S  # ECHO_TAIL_S: after our own last sound, the room may still carry it
+from voice_skill.tuning import (COMMAND_OVERRUN_S, COMMAND_QUIET_BEFORE_S, ECHO_TAIL_S,  # ECHO_TAIL_S: after our own last sound, the room may still carry it
+                                PROMINENCE_LOOKBACK_S)
 
 DEMO_RECORDING = Path(__file__).resolve().parent / "data" / "demo-my-calf-is-cramping.wav"
 MIC_RETRY_S = 2.0
@@ -67,9 +68,13 @@ class HandsFree:
     clock: Callable[[], float] = time.monotonic
     commands: CommandListener | None = None  # hears stop/next/... while it speaks; None: deaf then
     show_unacted: bool = False  # also emit what was heard and not acted on (--verbose: why it missed)
+    # audio in's last seconds, beamformed as the beam is steered now (Microphone.hear_again); None
+    # with one microphone, or when the beam has not turned since
+    hear_again: Callable[[float], bytes | None] | None = None
 
     def __post_init__(self) -> None:
         self.quiet = QuietDetector()
+        self._utterance_s = 0.0  # audio the main decoder heard since its last utterance ended
         self._deaf = False  # True while our own voice is (or may still be) in the microphone
         self._rejected = ""  # the last partial text found not meant for us
 
@@ -89,9 +94,10 @@ class HandsFree:
             self._restart()
         self.quiet.update(chunk)
         heard = self.recognizer.accept(chunk)
+        self._utterance_s += len(chunk) / (2 * SAMPLE_RATE)
         if heard.final:
             self.quiet.reset()
-            return self._respond(heard.text) if heard.text else None
+            return self._respond(heard.text) if heard.text else self._utterance_over()
         if heard.text and self.quiet.speech_ended and heard.text != self._rejected and self._understand(heard.text):
             text = self.recognizer.finish() or heard.text
             self.quiet.reset()
@@ -133,9 +139,28 @@ class HandsFree:
         before it is known only now, with its words' times)."""
         understood = self._understand(heard, self.recognizer.prominences_db())
         if understood is None and not self.conversation.dialogue.active:
-            return None  # overheard talk
+            understood, heard = self._understood_again(heard)
+        if understood is None and not self.conversation.dialogue.active:
+            return self._utterance_over()  # overheard talk
         text, match = understood or (heard, self.conversation.matcher.match(heard))
+        self._utterance_over()
         return self._act(text, match, heard)
+
+    def _understood_again(self, heard: str) -> tuple[tuple[str, Match] | None, str]:
+        """From idle, an utterance not taken, heard again with the beam turned to whoever said it
+        (a request's first words come before the beam turns): what of it is for us, and its words.
+        Its own time and the PROMINENCE_LOOKBACK_S before it are heard again, to weigh it against."""
+        if self.hear_again is None or not worth_hearing_again(heard, self.conversation.matcher):
+            return None, heard
+        audio = self.hear_again(self._utterance_s + PROMINENCE_LOOKBACK_S)
+        again = None if audio is None else self.recognizer.hear_again(_chunked(audio))
+        if not again or not again[0]:
+            return None, heard
+        text, prominences_db = again
+        return self._understand(text, prominences_db), text
+
+    def _utterance_over(self) -> None:
+        self._utterance_s = 0.0
 
     def _act(self, text: str, match: Match, heard: str | None = None) -> Exchange | None:
         """Take what was said to the dialogue, and speak its reply (cutting off what is being said)."""
@@ -155,6 +180,7 @@ class HandsFree:
         return exchange
 
     def _restart(self) -> None:
+        self._utterance_over()
         self.recognizer.reset()
         self.quiet.reset()
         if self.commands is not None:
@@ -303,6 +329,7 @@ def _listen_forever(loop: HandsFree, microphone: Microphone, args,
                     learn: Callable[[Iterable[bytes]], None] | None = None) -> None:
     announced = False
     while True:
+        loop.hear_again = microphone.hear_again
         try:
             with microphone:
                 if not announced:
@@ -340,6 +367,11 @@ def _demo(loop: HandsFree, speaker, recording: Path, channels: Sequence[int] | N
     loop.run(paced())
     speaker.wait(30)
     return 0
+
+
+def _chunked(audio: bytes) -> Iterable[bytes]:
+    step = 2 * CHUNK_FRAMES
+    return (audio[start:start + step] for start in range(0, len(audio), step))
 
 
 def _device(value: str | None) -> int | str | None:

@@ -170,6 +170,12 @@ class Utterances:
         Recognizer.prominences_db)."""
         return None
 
+    def hear_again(self, chunks: Iterable[bytes]) -> tuple[str, list[float] | None] | None:
+        """Audio decoded by a twin of this decoder, this one's stream left as it is: the last
+        utterance's words and how far each stood out (prominences_db); None from an engine that
+        offers no twin (see Recognizer.hear_again)."""
+        return None
+
     def transcribe(self, chunks: Iterable[bytes]) -> str:
         """Every utterance in a stream, joined: what a recording says (the same, whatever came before)."""
         self.reset()
@@ -209,6 +215,7 @@ class Recognizer(Utterances):
         self._recent = RecentAudio(RECENT_AUDIO_S)
         self._rereader: Recognizer | None = None
         self._free: Recognizer | None = None
+        self._twin: Recognizer | None = None
         self.last_words: list[dict] = []  # the last finished utterance's words (Vosk's, with "level" in dB)
         self._stream_words: list[dict] = []  # every word since the reset (the last RECENT_AUDIO_S), for spoken_s
         seed_dither()
@@ -284,6 +291,23 @@ class Recognizer(Utterances):
         if self._rereader is None:
             self._rereader = Recognizer(self.model, without_garbage(self.grammar))
         return self._rereader.transcribe(chunks)
+
+    def hear_again(self, chunks: Iterable[bytes]) -> tuple[str, list[float] | None] | None:
+        """Audio heard again (the live loop's last seconds, beamformed anew: listen.HandsFree) by a
+        decoder with this one's grammar, made the first time it is asked for: the last utterance in
+        it is the one that ended last, the one heard again; with it, how far its words stood out
+        from the audio before them."""
+        if self._twin is None:
+            self._twin = Recognizer(self.model, self.grammar, self.min_word_confidence)
+        twin = self._twin
+        twin.reset()
+        last: tuple[str, list[float] | None] = ("", None)
+        for chunk in chunks:
+            if (heard := twin.accept(chunk)).final and heard.text:
+                last = (heard.text, twin.prominences_db())
+        if text := twin.finish():
+            last = (text, twin.prominences_db())
+        return last
 
     def hear_freely(self, chunks: Iterable[bytes]) -> str | None:
         """The audio decoded again with the model's whole vocabulary and no grammar. A grammar makes

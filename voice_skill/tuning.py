@@ -525,6 +525,9 @@ BEAM_UPDATE_FRAMES = 4  # the filter is steered anew every this many frames whil
 BEAM_POSTFILTER = True  # after the beam, a gain per frequency against what is left of the background
 BEAM_POSTFILTER_OVER = 1.0  # how much of the background's estimate is taken away
 BEAM_POSTFILTER_FLOOR = 0.25  # never down by more than this (12 dB): deeper cuts warp the words
+# The live loop may hear an utterance again, beamformed as the beam stands at its end
+# (Beamformer.replay, listen.HandsFree): the last this many seconds are kept for it (4 channels: 2 MB).
+BEAM_REPLAY_S = 8.0
 
 # Issue 28: at start-up `listen` says its ready line (responses/dialogue.toml `ready`) so that the echo
 # canceller learns the room before the first sentence anyone may want to stop (voice_skill.echo.learn_room),
