@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT
 from voice_skill.conversation import Conversation
 from voice_skill.for_us import understand
-from voice_skill.matcher import UNKNOWN, Match, Matcher, sounds_like
+from voice_skill.matcher import RELIEF, UNKNOWN, Match, Matcher, is_cause, sounds_like
 
 DEV_PHRASES = ROOT / "tests" / "data" / "dev_phrases.tsv"
 DEV_ACCURACY = {"en": 0.93, "id": 0.88}
@@ -46,6 +46,25 @@ def test_out_of_domain_requests_are_unknown(matcher, text):
 @pytest.mark.parametrize("text", ["", "   ", "\t\n", "?!...", "¿¡ — !"])
 def test_nothing_said_is_unknown_with_no_confidence(matcher, text):
     assert matcher.match(text) == Match(UNKNOWN, 0.0)
+
+
+@pytest.mark.parametrize(("stray", "tied"), [
+    ("ninety", "when i turned ninety"),
+    ("artery", "because of an artery"),
+    ("bad blood", "from bad blood"),
+    ("statins", "on statins"),
+    ("nerve", "is it a nerve"),
+])
+def test_a_cause_word_or_two_after_the_complaint_stated_outright_is_stray_unless_it_asks(matcher, stray, tied):
+    # the recogniser adds a word to a request ("my calf is cramping ninety"); a question ties the cause on
+    assert intent(matcher, f"ouch my calf is cramping {stray}") == RELIEF
+    assert is_cause(intent(matcher, f"my calf is cramping {tied}"))
+    assert intent(matcher, f"why is my calf cramping {stray}") != RELIEF  # it starts by asking
+
+
+def test_a_statement_that_is_itself_a_cause_keeps_it(matcher):
+    assert intent(matcher, "im pregnant and my calves cramp a lot") == "cause_pregnancy"
+    assert intent(matcher, "betis saya kram karena hamil") == "cause_pregnancy"
 
 
 @pytest.mark.parametrize(("word", "expected"), [

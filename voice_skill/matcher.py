@@ -38,7 +38,7 @@ from voice_skill.knowledge import CONTROL_INTENTS, KnowledgeBase
 from voice_skill.tuning import (ACCEPT_THRESHOLD, BORROWED_SHARE, BY_EAR_COMMAND_MIN, BY_EAR_MARGIN, BY_EAR_QUESTION_MIN,
                                 CONTROL_KEYWORD_WORDS, DOMAIN_WEIGHT, FILLER_WEIGHT, KEYWORD_BONUS, KEYWORD_CUTOFF,
                                 LONG_CONTROL_SHARE, MIN_FINAL_LETTER_WORD, MIN_STEM, RELIEF_FLOOR, SHORT_WORD,
-                                WORD_MATCH_CUTOFF)
+                                STRAY_WORDS, WORD_MATCH_CUTOFF)
 from voice_skill.vocabulary import Vocabulary
 
 UNKNOWN = "unknown"
@@ -117,6 +117,7 @@ class WordSets:
     legs: frozenset[str]
     complaint: frozenset[str]
     cramps: frozenset[str]
+    asking: frozenset[str]
     elsewhere: frozenset[str]
     everyday: frozenset[str]
     filler: frozenset[str]
@@ -127,6 +128,7 @@ class WordSets:
         stemmed = stemmer.phrase_set
         return cls(domain=stemmed(words.about_cramps), legs=stemmed(words.calf_or_leg),
                    complaint=stemmed(words.complaint), cramps=stemmed(words.cramp_itself),
+                   asking=stemmed(words.asking),
                    elsewhere=stemmed(words.other_body_parts), everyday=stemmed(words.everyday),
                    filler=stemmed(words.filler), this=stemmed(words.this_cramp))
 
@@ -300,16 +302,42 @@ class Matcher:
         return found
 
     def by_words(self, text: str) -> Match:
-        """The match by the words alone (never by ear)."""
+        """The match by the words alone (never by ear). The complaint stated outright and a word or two
+        more that neither ask nor tie it to a when or a why (_stated_before_stray_words) is the relief
+        request, if the statement alone is: "my calf is cramping ninety" is a request the recogniser
+        added a word to, not a question about age."""
         words = normalize(text)
         if not words:
             return Match(UNKNOWN, 0.0)
         stems = [self.stemmer.stem(w) for w in words]
+        found = self._by_stems(stems)
+        if not is_cause(found.intent):  # a stray word names a cause: "serious" in "are calf cramps serious" asks
+            return found
+        stated = self._stated_before_stray_words(stems)
+        if stated is not None and (statement := self._by_stems(stated)).intent == RELIEF:
+            return statement
+        return found
+
+    def _stated_before_stray_words(self, stems: list[str]) -> list[str] | None:
+        """The words up to where the complaint is first stated outright (a calf or leg word and a cramp
+        word), if one to STRAY_WORDS words follow it, none of them `asking`, and it does not start with
+        one ("do calves cramp ..."); else None."""
+        if not stems or stems[0] in self.words.asking:
+            return None
+        leg = cramp = False
+        for end, stem_ in enumerate(stems, 1):
+            leg, cramp = leg or stem_ in self.words.legs, cramp or stem_ in self.words.cramps
+            if leg and cramp:
+                rest = stems[end:]
+                return stems[:end] if 0 < len(rest) <= STRAY_WORDS and not set(rest) & self.words.asking else None
+        return None
+
+    def _by_stems(self, stems: list[str]) -> Match:
         said = phrases(stems, self.longest_phrase)
         if said & self.words.elsewhere and not said & self.words.legs:
             return Match(UNKNOWN, 1.0)
         examples, word_keywords, phrase_keywords = self._evidence(stems, said)
-        if len(words) > CONTROL_KEYWORD_WORDS:  # a lone "stop" in "how do i stop hiccups" is no command
+        if len(stems) > CONTROL_KEYWORD_WORDS:  # a lone "stop" in "how do i stop hiccups" is no command
             word_keywords = np.where(self.control_rows, LONG_CONTROL_SHARE * word_keywords, word_keywords)
         keywords = word_keywords + phrase_keywords
         keywords = np.where(self.yields @ (keywords > 0) > 0, 0.0, keywords)

@@ -36,6 +36,9 @@ BY_EAR_MARGIN = 0.05
 ACCEPT_THRESHOLD = 0.65
 # On topic, when every answer scores below this: the relief steps. 0.4: rec 133/58/36; 0.6: text 295/138.
 RELIEF_FLOOR = 0.5
+# After the complaint stated outright, this many words at most, none asking, are stray (the relief steps).
+# Measured below with the matcher's benches; 1 catches "my calf is cramping ninety" but not "... bad blood".
+STRAY_WORDS = 2
 # Added to an intent's score per keyword said. 0.3: text 295/137, rec 133/58/38; 0.5: text 295/139.
 KEYWORD_BONUS = 0.4
 # Of a `causes` keyword ("why"), for each cause_* entry. 0.25: text 296/138; 1.0: text 295/139; rec flat.

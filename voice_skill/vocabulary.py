@@ -25,6 +25,7 @@ class Vocabulary:
     calf_or_leg: tuple[str, ...]  # the calf and the leg
     complaint: tuple[str, ...]  # what a request must name to start the skill from idle
     cramp_itself: tuple[str, ...]  # a cramp, a spasm, seizing up
+    asking: tuple[str, ...]  # words that ask, or tie the complaint to a when or a why
     other_body_parts: tuple[str, ...]  # not this skill's business, unless a leg is named too
     everyday: tuple[str, ...]  # keywords that are everyday words: they count only with a "why"
     filler: tuple[str, ...]  # words that weigh little
