@@ -189,7 +189,10 @@ START_CONFIDENCE = 0.75
 # 2 false accepts, against 87.3 / 61.7 / 80.0 and none (issue notes, session 2).
 QUESTION_CONFIDENCE = 0.9
 # "help" alone may start it from idle only this sure. Chosen with the start rule in fbb1b98 so that
-# overheard "help" does not wake it; no per-value figures recorded.
+# overheard "help" does not wake it; no per-value figures recorded. It must also be heard whole and stand
+# out as a question does (QUESTION_PROMINENCE_DB): in held-out rooms with a TV, "help" woke it from talk
+# 3 times in 17 min with 2 mics, 2 with 4 ("menu", "options"); with that rule, once in 68 min ("instructions")
+# and never with 4 (bench/rooms-results.txt).
 HELP_CONFIDENCE = 0.95
 # From idle, this many [unk] words may pass in a whole utterance. 1: +3 to +5 points in bench, no more
 # false accepts (b6a3238); 2: 84.3 / 61.7 / 78.3 with 1 false accept.
