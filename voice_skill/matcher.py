@@ -302,16 +302,16 @@ class Matcher:
         return found
 
     def by_words(self, text: str) -> Match:
-        """The match by the words alone (never by ear). The complaint stated outright and a word or two
-        more that neither ask nor tie it to a when or a why (_stated_before_stray_words) is the relief
-        request, if the statement alone is: "my calf is cramping ninety" is a request the recogniser
-        added a word to, not a question about age."""
+        """The match by the words alone (never by ear). A cause matched on the complaint stated outright
+        and a word or two more that neither ask nor tie it to a when or a why (_stated_before_stray_words)
+        is the relief request, if the statement alone is: "my calf is cramping ninety" is a request the
+        recogniser added a word to, not a question about age."""
         words = normalize(text)
         if not words:
             return Match(UNKNOWN, 0.0)
         stems = [self.stemmer.stem(w) for w in words]
         found = self._by_stems(stems)
-        if not is_cause(found.intent):  # a stray word names a cause: "serious" in "are calf cramps serious" asks
+        if not is_cause(found.intent):  # only a cause: a word like "serious" asks what a cramp is
             return found
         stated = self._stated_before_stray_words(stems)
         if stated is not None and (statement := self._by_stems(stated)).intent == RELIEF:
