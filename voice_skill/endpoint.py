@@ -2,9 +2,7 @@
 
 Vosk waits for half a second of silence before it calls an utterance done; the hands-free loop
 doesn't. It asks this detector, and once the speaker has been quiet for ENDPOINT_QUIET_S and the
-words so far are already meant for the skill, it ends the utterance itself and answers. Quiet is
-measured against the room's noise, and against the talker's own level: a TV talking on behind them
-(or what a beamformer leaves of it) comes and goes, and its words stand out from its own pauses.
+words so far are already meant for the skill, it ends the utterance itself and answers.
 """
 
 from __future__ import annotations
@@ -12,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from voice_skill.audio_in import SAMPLE_RATE
-from voice_skill.tuning import (ENDPOINT_QUIET_S, LEVEL_FLOOR, LOUD_OVER_NOISE, NOISE_RISE_NEAR, NOISE_RISE_UNDER_SPEECH,
-                                QUIET_UNDER_VOICE, VOICE_HALF_LIFE_S)
+from voice_skill.tuning import ENDPOINT_QUIET_S, LEVEL_FLOOR, LOUD_OVER_NOISE, NOISE_RISE_NEAR, NOISE_RISE_UNDER_SPEECH
 
 
 class QuietDetector:
@@ -23,7 +20,6 @@ class QuietDetector:
         self.noise = LEVEL_FLOOR
         self.quiet_s = 0.0
         self.heard_speech = False
-        self.voice = 0.0  # the talker's level: the loudest chunk lately, fading (VOICE_HALF_LIFE_S)
 
     def update(self, chunk: bytes) -> None:
         samples = np.frombuffer(chunk, dtype="<i2").astype(np.float32) / 32768
@@ -33,19 +29,15 @@ class QuietDetector:
         # The noise estimate falls fast and rises slowly, so it tracks the room, not the voice.
         near_noise = level < self.noise * LOUD_OVER_NOISE
         self.noise = min(level, self.noise * NOISE_RISE_NEAR) if near_noise else self.noise * NOISE_RISE_UNDER_SPEECH
-        seconds = samples.size / SAMPLE_RATE
-        self.voice *= 0.5 ** (seconds / VOICE_HALF_LIFE_S)
-        # Far under the talker's own level is quiet too: a TV talking on behind them keeps no pause long.
-        loud = level > max(LEVEL_FLOOR, self.noise * LOUD_OVER_NOISE, self.voice * QUIET_UNDER_VOICE)
+        loud = level > max(LEVEL_FLOOR, self.noise * LOUD_OVER_NOISE)
         if loud:
             self.heard_speech, self.quiet_s = True, 0.0
-            self.voice = max(self.voice, level)
         else:
-            self.quiet_s += seconds
+            self.quiet_s += samples.size / SAMPLE_RATE
 
     @property
     def speech_ended(self) -> bool:
         return self.heard_speech and self.quiet_s >= ENDPOINT_QUIET_S
 
     def reset(self) -> None:
-        self.quiet_s, self.heard_speech, self.voice = 0.0, False, 0.0
+        self.quiet_s, self.heard_speech = 0.0, False

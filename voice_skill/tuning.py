@@ -179,15 +179,6 @@ LEVEL_FLOOR = 0.004
 LOUD_OVER_NOISE = 3.0
 NOISE_RISE_NEAR = 1.02
 NOISE_RISE_UNDER_SPEECH = 1.002
-# A chunk this far under the talker's level (the loudest chunk lately, halving every VOICE_HALF_LIFE_S)
-# is quiet too: a TV talking on behind the person keeps no pause of its own long enough. bench.rooms dev
-# (hands-free, 140 recordings; 15 min of talk), p50 end of speech to answer / relief / answered right /
-# TV alone / false accepts: 4 mics 383 -> 294 ms, 18/20 both, 63 -> 65, 1 -> 0, 1 -> 1; 2 mics 444 ->
-# 397 ms, 18/20 both, 63 -> 62, 1 -> 1, 0 -> 0; 1 mic 1153 -> 982 ms, 14/20 both, 36 -> 40, 2 -> 2,
-# 1 -> 0. 0.18 (-15 dB): 4 mics 262 ms but relief lost everywhere (17, 16 and 12 of 20: requests cut
-# at their own soft words, the rest heard as a new utterance), 0.25 and 0.35 worse still.
-QUIET_UNDER_VOICE = 0.1  # -20 dB
-VOICE_HALF_LIFE_S = 1.0  # not swept
 
 # --- hands-free: what from idle is meant for the skill (voice_skill/for_us.py, listen.py) ---------
 
