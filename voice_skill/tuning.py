@@ -171,6 +171,16 @@ REREAD_COMMAND_WORDS = 4
 # Quiet after speech before the loop ends the utterance itself. make bench: p50 latency 260 ms, against
 # 825 ms waiting for Vosk's own 0.5 s endpoint, at a cost of 5 points in 10 dB babble (bench/results.md).
 ENDPOINT_QUIET_S = 0.15
+# Tried and not kept (e2ce1c7, reverted): a chunk far under the talker's own level (the loudest chunk
+# lately, halving every second) counted as quiet too, so that a TV talking on behind the person does
+# not hold the answer back until it pauses. -20 dB, bench.rooms dev (hands-free, 15 min of talk): p50
+# 4 mics 383 -> 294 ms, 2 mics 444 -> 397, 1 mic 1153 -> 982, relief 18/18/14 of 20 unchanged, false
+# accepts 2 -> 1. Held-out (108 rooms, 60 min of talk): p50 4 mics 335 -> 274 ms, 2 mics 510 -> 357,
+# relief hands-free 4 mics 39 -> 41, 2 mics 38 -> 37 of 53; but false accepts an hour 1 mic 0.9 -> 3.5,
+# 2 mics 3.5 -> 4.4 (4 mics 4.4 -> 2.6): talk cut at its own pauses makes short utterances ("leg why
+# drive low" -> a cause); and the soak (tests/test_soak.py) started twice from "my head hurts" heard
+# "my calf hurts". Cutting in so only for the relief request left the soak's false starts as they were.
+# -15 dB: 4 mics 262 ms on dev but relief lost in every condition (17, 16 and 12 of 20).
 # RMS below which a chunk is quiet whatever the noise estimate says. Set at a9abd5c, not swept; the room
 # tests (tests/test_listen_room.py) and the soak pass with it.
 LEVEL_FLOOR = 0.004
