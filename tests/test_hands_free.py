@@ -14,11 +14,13 @@ import pytest
 
 from voice_skill.audio_in import SAMPLE_RATE
 from voice_skill.endpoint import QuietDetector
-from voice_skill.for_us import (answer, belied, endings, is_for_us, mostly_sure, needs_second_opinion, reads_as_request,
-                                standing_out_db, stands_out, swallowed, understand)
+from voice_skill.for_us import (answer, belied, endings, heard_surely, is_for_us, mean_confidence, mostly_sure,
+                                needs_second_opinion, reads_as_request, standing_out_db, stands_out, swallowed,
+                                understand)
 from voice_skill.matcher import Match, Matcher, Mentions
 from voice_skill.tuning import (COMMAND_SPAN_S, ENDPOINT_QUIET_S, HELP_CONFIDENCE, MAX_REQUEST_WORDS, QUESTION_CONFIDENCE,
-                                QUESTION_PROMINENCE_DB, RELIEF_PROMINENCE_DB, REQUEST_SPAN_S, START_CONFIDENCE)
+                                QUESTION_PROMINENCE_DB, RELIEF_PROMINENCE_DB, REQUEST_SPAN_S, START_CONFIDENCE,
+                                START_WORD_CONFIDENCE)
 
 
 @pytest.fixture(scope="module")
@@ -395,6 +397,33 @@ def test_a_relief_request_at_the_end_of_talk_is_answered_if_the_utterance_stood_
     assert heard == "my calf is cramping" and match.intent == "cramp_relief"
     level = [0.0, 0.5, 0.2, 0.0, 0.1, 0.0, 0.3, 12.0, 12.5, 12.2, 11.8]  # the talk before at its own level
     assert understand(text, matcher, False, level) is None
+
+
+# --- heard surely: talk forced onto the grammar comes out unsure (Recognizer.confidences) ----------
+
+
+def test_how_surely_words_were_heard_is_the_mean_over_the_words_kept():
+    assert mean_confidence("my [unk] calf", "my [unk] calf", [0.8, 1.0, 0.6]) == pytest.approx(0.7)
+    assert mean_confidence("calf cramp", "well my calf cramp", [0.3, 0.3, 0.9, 0.7]) == pytest.approx(0.8)
+    assert mean_confidence("my calf", "my calf", [0.9]) is None  # not these words' confidences: no evidence
+    assert mean_confidence("[unk] [unk]", "[unk] [unk]", [1.0, 1.0]) is None  # no word kept
+    assert mean_confidence("my calf", "my calf", None) is None
+    assert heard_surely(None) and heard_surely(START_WORD_CONFIDENCE) and not heard_surely(START_WORD_CONFIDENCE - 0.01)
+
+
+def test_from_idle_a_request_heard_unsurely_does_not_start_it_but_in_a_conversation_it_counts(matcher):
+    text = "my calf is cramping"
+    assert understand(text, matcher, False, confidences=[0.95, 0.9, 1.0, 0.92])[1].intent == "cramp_relief"
+    assert understand(text, matcher, False, confidences=[0.55, 0.6, 0.52, 0.58]) is None  # talk forced onto it
+    assert understand(text, matcher, True, confidences=[0.55, 0.6, 0.52, 0.58])[1].intent == "cramp_relief"
+
+
+def test_the_request_at_the_end_of_unsure_talk_is_weighed_by_its_own_words(matcher):
+    text = "[unk] the game [unk] was fun and my calf is cramping"
+    talk_then_sure = [1.0, 0.55, 0.52, 1.0, 0.51, 0.6, 0.55, 0.97, 0.99, 0.95, 0.98]
+    heard, match = understand(text, matcher, False, confidences=talk_then_sure)
+    assert heard == "my calf is cramping" and match.intent == "cramp_relief"
+    assert understand(text, matcher, False, confidences=[*talk_then_sure[:7], 0.55, 0.6, 0.52, 0.58]) is None
 
 
 def test_a_question_running_on_from_talk_is_not_answered_but_after_a_pause_it_is(matcher):

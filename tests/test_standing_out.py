@@ -13,7 +13,7 @@ import pytest
 from conftest import RECORDINGS
 from voice_skill.audio_in import CHUNK_FRAMES, SAMPLE_RATE, read_file
 from voice_skill.conversation import Conversation
-from voice_skill.for_us import standing_out_db
+from voice_skill.for_us import heard_surely, mean_confidence, standing_out_db
 from voice_skill.listen import HandsFree, PrintOnly
 from voice_skill.recognizer import Recognizer, find_model, grammar_phrases, load_model
 from voice_skill.tuning import PROMINENCE_LOOKBACK_S, QUESTION_PROMINENCE_DB
@@ -77,6 +77,17 @@ def test_a_question_after_a_pause_is_answered_and_stood_out(kb, model):
     answered, prominence = hear(kb, model, np.concatenate([speech(TALK), quiet(2.5), speech(QUESTION)]))
     assert answered == ["causes"]
     assert prominence > 20  # nothing but quiet in the seconds before it
+
+
+def test_a_clear_question_is_heard_surely_word_by_word(kb, model):
+    recognizer = Recognizer(model, grammar_phrases(kb, model))
+    samples = pcm(np.concatenate([quiet(0.5), speech(QUESTION), quiet(1.0)]))
+    heard = [recognizer.accept(samples[start:start + CHUNK_FRAMES].tobytes())
+             for start in range(0, len(samples), CHUNK_FRAMES)]
+    text = next(h.text for h in heard if h.final)  # one utterance, ended by Vosk in the quiet after it
+    confidences = recognizer.confidences()
+    assert text and confidences is not None and len(confidences) == len(text.split())
+    assert heard_surely(mean_confidence(text, text, confidences))
 
 
 def at_level_of(audio: np.ndarray, other: np.ndarray) -> np.ndarray:

@@ -25,7 +25,8 @@ from voice_skill.tuning import (COMMAND_CONFIDENCE, COMMAND_SPAN_S, FREE_FIT, HE
                                 MAX_REQUEST_WORDS, MAX_UNSURE_WORDS, MIN_SURE_WORDS, QUESTION_CONFIDENCE,
                                 QUESTION_PROMINENCE_DB, RELIEF_FLOOR, RELIEF_PROMINENCE_DB, RELIEF_SELF_EVIDENT_WORDS,
                                 RELIEF_UNSURE_SHARE, REQUEST_SPAN_S, REREAD_COMMAND_WORDS, SELF_EVIDENT_FIT,
-                                SELF_EVIDENT_UNSURE_SHARE, START_CONFIDENCE, SURE_ANSWER_CONFIDENCE, UNSURE_FIT)
+                                SELF_EVIDENT_UNSURE_SHARE, START_CONFIDENCE, START_WORD_CONFIDENCE,
+                                SURE_ANSWER_CONFIDENCE, UNSURE_FIT)
 
 STEERING = ("stop", "next", "repeat")  # the commands that steer the steps
 INTERRUPTING = (*STEERING, "help", RELIEF)  # what may cut the skill short while it speaks
@@ -185,25 +186,28 @@ def swallowed(text: str) -> bool:
     return words.count(UNK) * 2 >= len(words)
 
 
-def understand(text: str, matcher: Understanding, active: bool,
-               prominences_db: Sequence[float] | None = None) -> tuple[str, Match] | None:
+def understand(text: str, matcher: Understanding, active: bool, prominences_db: Sequence[float] | None = None,
+               confidences: Sequence[float] | None = None) -> tuple[str, Match] | None:
     """The part of an utterance meant for the skill, and its match; None if none of it is.
 
     Listening without pause, an utterance often starts with the tail of other talk in the room
     ("... the game was good my calf is cramping"), so its endings are tried too (by their words alone,
     never by ear: Matcher.by_words). `prominences_db`:
     for each word, how far the words from it on stood out from what was heard before it
-    (Recognizer.prominences_db); None if not measured."""
+    (Recognizer.prominences_db); `confidences`: how sure Vosk was of each word (Recognizer.confidences);
+    either None if not measured."""
     whole = matcher.match(text)
     prominence = standing_out_db(text, prominences_db)
-    if is_for_us(text, whole, matcher, active=active, whole=True, prominence_db=prominence):
+    if is_for_us(text, whole, matcher, active=active, whole=True, prominence_db=prominence,
+                 sureness=mean_confidence(text, text, confidences)):
         return text, whole  # the whole utterance is for us: its endings can only say less
     best: tuple[str, Match] | None = None
     for ending in endings(text):
         # by its words alone: a few words cut from the end of talk too easily sound like a command
         # ("masa itu" of "Apa masa itu?", English talk, sounded like "next" by ear in the quiet soak)
         match = matcher.by_words(ending)
-        if is_for_us(ending, match, matcher, active=active, whole=False, prominence_db=prominence) and (
+        if is_for_us(ending, match, matcher, active=active, whole=False, prominence_db=prominence,
+                     sureness=mean_confidence(ending, text, confidences)) and (
                 best is None or match.confidence > best[1].confidence):
             best = (ending, match)
     return best
@@ -231,6 +235,17 @@ def standing_out_db(text: str, prominences_db: Sequence[float] | None) -> float 
     return max(prominences_db[:sure + 1])
 
 
+def mean_confidence(part: str, utterance: str, confidences: Sequence[float] | None) -> float | None:
+    """How surely Vosk heard the words of `part` (the utterance or an ending of it) that it kept, not
+    [unk]: the mean of their confidences, `confidences` being the utterance's words'. None if not
+    measured, not measured for these words, or no word was kept."""
+    words, whole = part.split(), utterance.split()
+    if confidences is None or len(confidences) != len(whole) or whole[len(whole) - len(words):] != words:
+        return None
+    kept = [c for word, c in zip(words, confidences[len(whole) - len(words):]) if word != UNK]
+    return sum(kept) / len(kept) if kept else None
+
+
 def endings(text: str) -> list[str]:
     """The utterance's endings of 2 to MAX_REQUEST_WORDS words, longest first (never the whole)."""
     words = text.split()
@@ -238,7 +253,7 @@ def endings(text: str) -> list[str]:
 
 
 def is_for_us(text: str, match: Match, matcher: Understanding, *, active: bool, whole: bool,
-              prominence_db: float | None = None) -> bool:
+              prominence_db: float | None = None, sureness: float | None = None) -> bool:
     """Is this meant for the skill? In a conversation, any match will do. From idle, with no wake
     word, it takes more: a confident match, naming the complaint (calf or cramp; a question heard
     whole may name just the leg), with hardly a word Vosk was unsure of (see mostly_sure; none in
@@ -248,11 +263,14 @@ def is_for_us(text: str, match: Match, matcher: Understanding, *, active: bool, 
     came before it (stands_out), a question more than the relief request, which need not if it is a
     whole utterance stating the complaint outright: "ow ... my calf is cramping" follows the person's
     own groan. "help" ("what can you do") names no complaint: heard beyond doubt, whole, and standing
-    out as a question must, or a TV's "options" and "menu" wake it."""
+    out as a question must, or a TV's "options" and "menu" wake it. And its words must have been heard
+    surely (heard_surely)."""
     if match.intent == UNKNOWN:
         return False
     if active:
         return match.confidence >= matcher.threshold
+    if not heard_surely(sureness):
+        return False
     if match.intent == "help":  # "help" alone may start it: heard beyond doubt, whole, and asked as a question is
         return whole and match.confidence >= HELP_CONFIDENCE and stands_out(prominence_db, QUESTION_PROMINENCE_DB)
     unsure_ok = (mostly_sure(text) or match.intent == RELIEF and trails_off(text, matcher)) if whole \
@@ -265,6 +283,13 @@ def is_for_us(text: str, match: Match, matcher: Understanding, *, active: bool, 
         return (match.confidence >= START_CONFIDENCE or stated) and (stated or stands_out(prominence_db,
                                                                                           RELIEF_PROMINENCE_DB))
     return whole and match.confidence >= QUESTION_CONFIDENCE and stands_out(prominence_db, QUESTION_PROMINENCE_DB)
+
+
+def heard_surely(sureness: float | None) -> bool:
+    """Did Vosk hear the words it kept surely on the whole (their mean confidence, `sureness`, at
+    least START_WORD_CONFIDENCE)? Talk the grammar forces onto the skill's words comes out less sure
+    than a request said to it ("cramp has calf", each word about 0.5). Unmeasured: no evidence against it."""
+    return sureness is None or sureness >= START_WORD_CONFIDENCE
 
 
 def stands_out(prominence_db: float | None, needed_db: float) -> bool:

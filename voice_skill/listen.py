@@ -131,13 +131,15 @@ class HandsFree:
         return (self.commands is not None and self.commands.hearing_someone
                 and self.clock() - self.speaker.last_sound_at < ECHO_TAIL_S + COMMAND_OVERRUN_S)
 
-    def _understand(self, text: str, prominences_db: list[float] | None = None) -> tuple[str, Match] | None:
-        return understand(text, self.conversation.matcher, self.conversation.dialogue.active, prominences_db)
+    def _understand(self, text: str, prominences_db: list[float] | None = None,
+                    confidences: list[float] | None = None) -> tuple[str, Match] | None:
+        return understand(text, self.conversation.matcher, self.conversation.dialogue.active, prominences_db,
+                          confidences)
 
     def _respond(self, heard: str) -> Exchange | None:
         """Answer a finished utterance if it is meant for us (how far it stood out from what came
         before it is known only now, with its words' times)."""
-        understood = self._understand(heard, self.recognizer.prominences_db())
+        understood = self._understand(heard, self.recognizer.prominences_db(), self.recognizer.confidences())
         if understood is None and not self.conversation.dialogue.active:
             understood, heard = self._understood_again(heard)
         if understood is None and not self.conversation.dialogue.active:
@@ -154,10 +156,9 @@ class HandsFree:
             return None, heard
         audio = self.hear_again(self._utterance_s + PROMINENCE_LOOKBACK_S)
         again = None if audio is None else self.recognizer.hear_again(_chunked(audio))
-        if not again or not again[0]:
+        if not again or not again.text:
             return None, heard
-        text, prominences_db = again
-        return self._understand(text, prominences_db), text
+        return self._understand(again.text, again.prominences_db, again.confidences), again.text
 
     def _utterance_over(self) -> None:
         self._utterance_s = 0.0

@@ -136,6 +136,16 @@ class Heard:
     final: bool
 
 
+@dataclass(frozen=True)
+class Reheard:
+    """An utterance heard again (Utterances.hear_again): its words and, for each, how far the words
+    from it on stood out (prominences_db) and how sure Vosk was of it (confidences); None: not measured."""
+
+    text: str
+    prominences_db: list[float] | None = None
+    confidences: list[float] | None = None
+
+
 class Utterances:
     """What every engine offers: accept() audio chunks as they come, finish() at the end of a stream
     or at our own endpoint, reset() to forget; and, built on those, transcribe() a whole stream."""
@@ -170,10 +180,15 @@ class Utterances:
         Recognizer.prominences_db)."""
         return None
 
-    def hear_again(self, chunks: Iterable[bytes]) -> tuple[str, list[float] | None] | None:
+    def confidences(self) -> list[float] | None:
+        """For each word of the last finished utterance, how sure the engine was of it (0 to 1); None
+        from an engine that does not say (see Recognizer.confidences)."""
+        return None
+
+    def hear_again(self, chunks: Iterable[bytes]) -> Reheard | None:
         """Audio decoded by a twin of this decoder, this one's stream left as it is: the last
-        utterance's words and how far each stood out (prominences_db); None from an engine that
-        offers no twin (see Recognizer.hear_again)."""
+        utterance's words, how far each stood out and how surely it was heard; None from an engine
+        that offers no twin (see Recognizer.hear_again)."""
         return None
 
     def transcribe(self, chunks: Iterable[bytes]) -> str:
@@ -264,6 +279,11 @@ class Recognizer(Utterances):
         end = self.last_words[-1]["end"]
         return [self._standing_out_db(word["start"], end) for word in self.last_words]
 
+    def confidences(self) -> list[float] | None:
+        """Vosk's confidence in each word of the last finished utterance (a word under
+        min_word_confidence is in its text as [unk]); None if it had none."""
+        return [word.get("conf", 1.0) for word in self.last_words] if self.last_words else None
+
     def _standing_out_db(self, start: float, end: float) -> float:
         before = self._recent.frame_levels_db(start - PROMINENCE_LOOKBACK_S, start - PROMINENCE_GUARD_S,
                                               PROMINENCE_FRAME_S)
@@ -292,21 +312,21 @@ class Recognizer(Utterances):
             self._rereader = Recognizer(self.model, without_garbage(self.grammar))
         return self._rereader.transcribe(chunks)
 
-    def hear_again(self, chunks: Iterable[bytes]) -> tuple[str, list[float] | None] | None:
+    def hear_again(self, chunks: Iterable[bytes]) -> Reheard | None:
         """Audio heard again (the live loop's last seconds, beamformed anew: listen.HandsFree) by a
         decoder with this one's grammar, made the first time it is asked for: the last utterance in
         it is the one that ended last, the one heard again; with it, how far its words stood out
-        from the audio before them."""
+        from the audio before them and how surely each was heard."""
         if self._twin is None:
             self._twin = Recognizer(self.model, self.grammar, self.min_word_confidence)
         twin = self._twin
         twin.reset()
-        last: tuple[str, list[float] | None] = ("", None)
+        last = Reheard("")
         for chunk in chunks:
             if (heard := twin.accept(chunk)).final and heard.text:
-                last = (heard.text, twin.prominences_db())
+                last = Reheard(heard.text, twin.prominences_db(), twin.confidences())
         if text := twin.finish():
-            last = (text, twin.prominences_db())
+            last = Reheard(text, twin.prominences_db(), twin.confidences())
         return last
 
     def hear_freely(self, chunks: Iterable[bytes]) -> str | None:
