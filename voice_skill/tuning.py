@@ -248,6 +248,11 @@ QUESTION_PROMINENCE_DB = 6.0
 # is a whole utterance stating the complaint outright ("my calf is cramping" after the person's own
 # "ow"): it matters most.
 RELIEF_PROMINENCE_DB = 3.0
+# A partial result that passes the rules ends the utterance at once (listen.HandsFree.feed), weighed with
+# no prominence: Vosk gives no confidence for partial words (always 1.0), only times. Weighing partials
+# by prominence from those times too, tried on the dev rooms (bench.rooms --split dev --no-answer
+# --minutes 60, against main at ebcf760): false accepts 2/1/6 -> 0/1/6 (1/2/4 mics), but relief from idle
+# 14/18/18 -> 13/14/17 of 20 and p50 1150/429/372 -> 1595/912/940 ms (fewer early ends): not kept.
 # After the skill's own last sound, the microphone is ignored this long. tests/test_listen_room.py with
 # the speaker looped into the microphone: its own "say next ... or stop" never triggers it.
 ECHO_TAIL_S = 0.35
