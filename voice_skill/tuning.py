@@ -248,6 +248,14 @@ QUESTION_PROMINENCE_DB = 6.0
 # is a whole utterance stating the complaint outright ("my calf is cramping" after the person's own
 # "ow"): it matters most.
 RELIEF_PROMINENCE_DB = 3.0
+# Tried and not kept: the complaint stated outright made to stand out too. On the dev rooms (bench.rooms
+# --split dev --no-answer --minutes 60, every start logged with its prominence) the stated requests
+# answered from idle stood out by 5.3 dB and more but for two (1.3 and -4.5 dB; the same requests were
+# answered all the same), the stated false accepts by 0.6 and 0.8 dB ("calf cramp a lot in", "to relieve a nerve
+# calf cramp [unk]"): false accepts 2/1/6 -> 0/1/6 (1/2/4 mics), relief from idle unchanged (14/18/18 of
+# 20). But a person in pain cries out first: "Ow!", a breath, then "my calf is cramping" is two
+# utterances, and the request stands out from the cry by -3.5 to +8.5 dB (the skill's speech engine's
+# cry as loud as the words; espeak-ng voices, pauses 0.4-1.0 s): tests/test_standing_out.py keeps it.
 # A partial result that passes the rules ends the utterance at once (listen.HandsFree.feed), weighed with
 # no prominence: Vosk gives no confidence for partial words (always 1.0), only times. Weighing partials
 # by prominence from those times too, tried on the dev rooms (bench.rooms --split dev --no-answer
