@@ -1,11 +1,12 @@
 """Issue 28, item 5: the skill heard by 1, 2 and 4 microphones in simulated living rooms.
 
-    nice -n 10 .venv/bin/python -m bench.rooms [--split dev|heldout] [--quick] [--minutes N] [--out FILE]
+    nice -n 10 .venv/bin/python -m bench.rooms [--split dev|dev2|heldout] [--quick] [--minutes N] [--out FILE]
     nice -n 10 .venv/bin/python -m bench.rooms --split heldout --split dev --out bench/rooms-results.txt
 
 The rooms are tests/make_room_recordings.py's (a request said over a TV; rendered into
 bench/work/rooms/<split> if missing or stale). The held-out split is the one to report; the
-beamformer's numbers are tuned on dev. Conditions: one microphone (the 2-mic array's first), the
+beamformer's numbers are tuned on dev, and dev2 (dev's material in rooms drawn anew) says whether a
+change that helped on dev helps beyond its draw of rooms. Conditions: one microphone (the 2-mic array's first), the
 2-mic file downmixed to mono (what the skill did with it before the beamformer), and the 2- and
 4-mic files through the beamformer (voice_skill/audio_in.py's multi-channel path). For each:
 
@@ -224,9 +225,9 @@ class Placed:
 def talk_in_rooms(split: str, paths: list[str]) -> Iterator[Placed]:
     """Each ordinary-speech file said from the person's place over the split's TV from another
     place, a new room (and TV bed) every ROOM_MINUTES; rendered one paragraph at a time."""
-    seed = (rooms.DEV_SEED if split == "dev" else rooms.HELDOUT_SEED) + FA_SEED_OFFSET
+    seed = rooms.SEEDS[split] + FA_SEED_OFFSET
     rng = np.random.default_rng(seed)
-    beds = rooms.tv_beds(mr.Synth(piper=False), rooms.DEV_TVS if split == "dev" else rooms.HELDOUT_TVS, seed)
+    beds = rooms.tv_beds(mr.Synth(piper=False), rooms.HELDOUT_TVS if split == "heldout" else rooms.DEV_TVS, seed)
     in_room_s, responses = float("inf"), None
     for path in paths:
         new_room = in_room_s >= ROOM_MINUTES * 60
@@ -378,8 +379,9 @@ def measure(split: str, quick: bool, minutes: float) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=("dev", "heldout"), action="append",
-                        help="heldout (the default: the one to report) or dev (tuned on); give it twice for both")
+    parser.add_argument("--split", choices=tuple(rooms.SEEDS), action="append",
+                        help="heldout (the default: the one to report), dev or dev2 (tuned on: dev's material in "
+                             "other rooms); give it more than once for several")
     parser.add_argument("--quick", action="store_true", help=f"every {QUICK_EVERY}th recording, {QUICK_MINUTES:g} min of talk")
     parser.add_argument("--minutes", type=float, default=None, help="minutes of ordinary speech (default 60; quick 3)")
     parser.add_argument("--out", type=Path, help="also write the tables here (e.g. bench/rooms-results.txt)")

@@ -16,6 +16,7 @@ Two splits, made from different material so that one can be tuned on and the oth
     heldout  the benchmark's phrasings (bench/phrases.tsv), and relief requests worded for it alone
              (bench/room_relief_phrases.tsv), in espeak voices neither the tests nor the benchmark use, over TVs of other voices (speech alone and speech over music), in rooms
              drawn with HELDOUT_SEED
+    dev2     dev's requests and TVs in other rooms (SEEDS), to tell a setting's effect from one draw's luck
 Writes <out>/<split>/{1ch,2ch,4ch}/<id>__<voice>.wav and <out>/<split>/manifest.tsv. The same on
 every run (fixed seeds); `stamp()` says what it was made from, so callers regenerate only on change.
 """
@@ -48,6 +49,9 @@ PEAK = 10 ** (-3 / 20)
 MIC_SPACING_M = 0.065
 RT60_RANGE_S = (0.3, 0.7)
 DEV_SEED, HELDOUT_SEED = 20261207, 77031
+# The splits, and the seed each draws its rooms with. dev2 is dev's material in rooms drawn anew: dev
+# has 20 relief requests, and one draw of rooms moves a setting's figures by as much as the setting.
+SEEDS = {"dev": DEV_SEED, "dev2": 4242, "heldout": HELDOUT_SEED}
 BED_S = 90.0
 
 DEV_TVS = (mr.Voice("tv-rp-m4", "en-gb-x-rp+m4", 175), mr.Voice("talk-scotland-f2", "en-gb-scotland+f2", 160))
@@ -201,9 +205,9 @@ def tv_beds(synth: mr.Synth, voices: tuple[mr.Voice, ...], seed: int) -> list[np
 def render(split: str, out: Path, limit: int | None = None, parts: bool = False, every: int = 1) -> int:
     started = time.monotonic()
     synth = mr.Synth(piper=False)
-    seed = DEV_SEED if split == "dev" else HELDOUT_SEED
-    requests = (dev_requests() if split == "dev" else heldout_requests(synth))[::every][:limit]
-    beds = tv_beds(synth, DEV_TVS if split == "dev" else HELDOUT_TVS, seed)
+    seed = SEEDS[split]
+    requests = (heldout_requests(synth) if split == "heldout" else dev_requests())[::every][:limit]
+    beds = tv_beds(synth, HELDOUT_TVS if split == "heldout" else DEV_TVS, seed)
     rng = np.random.default_rng(seed)
     folder = out / split
     rows = []
@@ -247,7 +251,7 @@ def ensure(split: str, out: Path = OUT) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=("dev", "heldout"), action="append")
+    parser.add_argument("--split", choices=tuple(SEEDS), action="append")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--limit", type=int, help="only the first N requests")
     parser.add_argument("--every", type=int, default=1, help="only every Nth request")

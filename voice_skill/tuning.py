@@ -565,6 +565,12 @@ BEAM_UPDATE_FRAMES = 4  # the filter is steered anew every this many frames whil
 BEAM_POSTFILTER = True  # after the beam, a gain per frequency against what is left of the background
 BEAM_POSTFILTER_OVER = 1.0  # how much of the background's estimate is taken away
 BEAM_POSTFILTER_FLOOR = 0.25  # never down by more than this (12 dB): deeper cuts warp the words
+# Both swept on the dev rooms, then checked on dev2 (bench.rooms --split dev|dev2 --minutes 0; every
+# intent right with `answer`, 140 files, 2 / 4 mics; relief from idle of 20, 2 / 4 mics). As set:
+# dev 112 / 118, dev2 112 / 117; from idle dev 18 / 18, dev2 16 / 17. Floor 0.15: dev 114 / 120.
+# Floor 0.1: dev 115 / 119, from idle 16 / 18. Over 1.5: dev 115 / 118. Floor 0.15 and over 1.5: dev
+# 118 / 117, but dev2 110 / 121, from idle 15 / 16. Over 2.0: dev 121 / 116, dev2 107 / 118, from idle
+# dev 16 / 18, dev2 16 / 16. What one draw of rooms gave, the other did not: left as they were.
 # The live loop may hear an utterance again, beamformed as the beam stands at its end
 # (Beamformer.replay, listen.HandsFree): the last this many seconds are kept for it (4 channels: 2 MB).
 BEAM_REPLAY_S = 8.0
