@@ -16,7 +16,8 @@ Two splits, made from different material so that one can be tuned on and the oth
     heldout  the benchmark's phrasings (bench/phrases.tsv), and relief requests worded for it alone
              (bench/room_relief_phrases.tsv), in espeak voices neither the tests nor the benchmark use, over TVs of other voices (speech alone and speech over music), in rooms
              drawn with HELDOUT_SEED
-    dev2     dev's requests and TVs in other rooms (SEEDS), to tell a setting's effect from one draw's luck
+    dev2     dev's requests and TVs in rooms drawn with DEV2_SEED, to tell a setting's effect from one
+             draw's luck
 Writes <out>/<split>/{1ch,2ch,4ch}/<id>__<voice>.wav and <out>/<split>/manifest.tsv. The same on
 every run (fixed seeds); `stamp()` says what it was made from, so callers regenerate only on change.
 """
@@ -48,10 +49,10 @@ TV_BELOW_DB = 10.0
 PEAK = 10 ** (-3 / 20)
 MIC_SPACING_M = 0.065
 RT60_RANGE_S = (0.3, 0.7)
-DEV_SEED, HELDOUT_SEED = 20261207, 77031
+DEV_SEED, DEV2_SEED, HELDOUT_SEED = 20261207, 4242, 77031
 # The splits, and the seed each draws its rooms with. dev2 is dev's material in rooms drawn anew: dev
 # has 20 relief requests, and one draw of rooms moves a setting's figures by as much as the setting.
-SEEDS = {"dev": DEV_SEED, "dev2": 4242, "heldout": HELDOUT_SEED}
+SEEDS = {"dev": DEV_SEED, "dev2": DEV2_SEED, "heldout": HELDOUT_SEED}
 BED_S = 90.0
 
 DEV_TVS = (mr.Voice("tv-rp-m4", "en-gb-x-rp+m4", 175), mr.Voice("talk-scotland-f2", "en-gb-scotland+f2", 160))

@@ -16,11 +16,13 @@ from voice_skill.conversation import Conversation
 from voice_skill.for_us import heard_surely, mean_confidence, standing_out_db
 from voice_skill.listen import HandsFree, PrintOnly
 from voice_skill.recognizer import Recognizer, find_model, grammar_phrases, load_model
+from voice_skill.speech_out import Synthesizer
 from voice_skill.tuning import PROMINENCE_LOOKBACK_S, QUESTION_PROMINENCE_DB, RELIEF_PROMINENCE_DB
 
 QUESTION = "clean/causes_02__piper-joe.wav"  # "what causes calf cramps"
 TALK = "clean/ood_01__piper-joe.wav"  # "set a timer for ten minutes": the same voice, the same level
 OTHER_TALKER = "clean/ood_02__espeak-en-gb-m3.wav"  # "what's the weather like today"
+RELIEF = "clean/relief_01__espeak-en-us.wav"  # "my calf is cramping"
 SENTENCE_PAUSE_S = 0.4  # between one sentence of talk and the next
 
 
@@ -90,17 +92,12 @@ def test_a_clear_question_is_heard_surely_word_by_word(kb, model):
     assert heard_surely(mean_confidence(text, text, confidences))
 
 
-RELIEF = "clean/relief_01__espeak-en-us.wav"  # "my calf is cramping"
-
-
 def test_the_complaint_stated_after_a_cry_of_pain_starts_it(kb, model):
     # "Ow!", a breath, "my calf is cramping": the cry, as loud as the words (the skill's own speech
     # engine says it), is an utterance of its own, and the request after it stands out from it by
     # nothing, as running talk does. Stated outright, the complaint starts the skill all the same.
     # (Making it stand out too, as the relief request otherwise must, was tried: see
     # tuning.RELIEF_PROMINENCE_DB.)
-    from voice_skill.speech_out import Synthesizer
-
     request = speech(RELIEF)
     cry = Synthesizer("en").render("Ow!")
     cry = cry / np.abs(cry).max() * np.abs(request).max()
