@@ -20,13 +20,13 @@ change that helped on dev helps beyond its draw of rooms. Conditions: one microp
   the relief request answered with the steps n/N (its first reply), and any reply during the TV
   alone before the request (must be none); p50 from the end of the words (the manifest's end_s
   less the rendering's padding) of a request answerable from idle (not a command, not `unknown`)
-  answered right, to the loop's decision, chunks
-  handed over at the microphone's pace (a virtual clock: each chunk's CPU time added once it has
+  answered right, to the loop's decision, chunks as the live microphone hands them over
+  (audio_in.MIC_BLOCK_MS) at its pace (a virtual clock: each chunk's CPU time added once it has
   been recorded, as bench/measure.py's latency does with sleeps)
 - false accepts: the benchmark's ordinary speech (bench/work/audio/ordinary, bench/make_audio.py)
   said from the person's place in a simulated room over a TV from another, paragraph by paragraph
   (make_room_recordings.scene: the TV alone, the talk over it, the TV), a new room every
-  ROOM_MINUTES, streamed to the loop; every reply counts, per hour heard
+  ROOM_MINUTES, streamed to the loop in the microphone's blocks; every reply counts, per hour heard
 - CPU: the beamformer's real-time factor with 2 and 4 microphones (one pass: `answer` makes two),
   and the whole hands-free loop's (beamformer and Vosk) with 4, process time over audio time.
 Each condition's recordings, and its talk, are a job of their own, WORKERS at a time.
@@ -49,7 +49,8 @@ import soundfile
 import soxr
 
 from voice_skill import knowledge
-from voice_skill.audio_in import CHUNK_FRAMES, SAMPLE_RATE, Recording, file_chunks, replayed, to_mono, to_pcm16
+from voice_skill.audio_in import (CHUNK_MS, MIC_BLOCK_MS, SAMPLE_RATE, Recording, file_chunks, replayed,
+                                  to_mono, to_pcm16)
 from voice_skill.beamformer import Beamformer
 from voice_skill.for_us import answer
 from voice_skill.hearing import FileListener
@@ -71,6 +72,7 @@ QUICK_EVERY = 5  # --quick: every fifth recording
 QUICK_MINUTES = 3.0
 WORKERS = 3  # jobs at a time: the conditions' recordings and talk are independent
 HEAR_AGAIN = True  # --no-hearing-again: the live loop does not hear an utterance again (listen.HandsFree)
+MIC_BLOCK_FRAMES = SAMPLE_RATE * MIC_BLOCK_MS // 1000  # the live conditions hear audio in the microphone's blocks
 ANSWER = True  # --no-answer: hands-free and false accepts only
 Chunks = Callable[[Path], Iterable[bytes]]
 
@@ -84,20 +86,25 @@ class Condition:
     live: Chunks  # a recording as the live microphone would hear it, from idle (no hearing it first)
 
 
-def downmix_chunks(path: Path) -> Iterator[bytes]:
+def downmix_chunks(path: Path, block_ms: int = CHUNK_MS) -> Iterator[bytes]:
     """A recording of several channels averaged to one, as audio_in did before the beamformer."""
     with soundfile.SoundFile(str(path)) as audio:
         resampler = soxr.ResampleStream(audio.samplerate, SAMPLE_RATE, 1, dtype="float32")
-        for block in audio.blocks(blocksize=max(1, audio.samplerate // 10), dtype="float32", always_2d=True):
+        blocksize = max(1, audio.samplerate * block_ms // 1000)
+        for block in audio.blocks(blocksize=blocksize, dtype="float32", always_2d=True):
             if len(converted := resampler.resample_chunk(to_mono(block))):
                 yield to_pcm16(converted)
 
 
 def live_chunks(path: Path) -> Recording:
-    """audio_in's multi-channel path without hearing the recording first: what a live microphone's
-    beamformer has heard of this room is only what came before (and, as a microphone's, it can hear
-    its last seconds again)."""
-    return Recording(path, learn_first=False)
+    """audio_in's path as a live microphone takes it: in its blocks (MIC_BLOCK_MS), and without
+    hearing the recording first: what its beamformer has heard of this room is only what came before
+    (and, as a microphone's, it can hear its last seconds again)."""
+    return Recording(path, learn_first=False, block_ms=MIC_BLOCK_MS)
+
+
+def live_downmix_chunks(path: Path) -> Iterator[bytes]:
+    return downmix_chunks(path, MIC_BLOCK_MS)
 
 
 def listen_with(system: System, source: object) -> None:
@@ -106,8 +113,8 @@ def listen_with(system: System, source: object) -> None:
 
 
 CONDITIONS = (
-    Condition("1 mic", "1ch", 1, file_chunks, file_chunks),
-    Condition("2 mics, downmix", "2ch", 0, downmix_chunks, downmix_chunks),
+    Condition("1 mic", "1ch", 1, file_chunks, live_chunks),
+    Condition("2 mics, downmix", "2ch", 0, downmix_chunks, live_downmix_chunks),
     Condition("2 mics", "2ch", 2, file_chunks, live_chunks),
     Condition("4 mics", "4ch", 4, file_chunks, live_chunks),
 )
@@ -269,8 +276,8 @@ class Stream:
         audio = placed.four if self.mics == 4 else placed.two[:, : self.mics]
         captured = to_pcm16(audio)  # what the microphone delivers: 16-bit samples
         blocks = np.frombuffer(captured, dtype="<i2").reshape(-1, self.mics)
-        for start in range(0, len(blocks), CHUNK_FRAMES):
-            block = blocks[start:start + CHUNK_FRAMES].astype(np.float32) / 32768
+        for start in range(0, len(blocks), MIC_BLOCK_FRAMES):
+            block = blocks[start:start + MIC_BLOCK_FRAMES].astype(np.float32) / 32768
             chunk = to_pcm16(block[:, 0] if self.beamformer is None else self.beamformer.process(block))
             self.heard_s += len(chunk) / BYTES_PER_S
             if reply := self.system.feed(chunk):
@@ -309,14 +316,14 @@ def recordings(split: str, every: int, name: str) -> Figures:
 
 
 def beamformer_rtf(folder: Path, rows: list[dict], mics: int) -> float:
-    """Process time of the beamformer alone over audio time, 100 ms blocks of each recording."""
+    """Process time of the beamformer alone over audio time, each recording in the microphone's blocks."""
     busy_s = audio_s = 0.0
     for row in rows:
         samples, _ = soundfile.read(folder / f"{mics}ch" / row["name"], dtype="float32")
         beamformer = Beamformer(mics)
         started = time.process_time()
-        for start in range(0, len(samples), CHUNK_FRAMES):
-            beamformer.process(samples[start:start + CHUNK_FRAMES])
+        for start in range(0, len(samples), MIC_BLOCK_FRAMES):
+            beamformer.process(samples[start:start + MIC_BLOCK_FRAMES])
         busy_s += time.process_time() - started
         audio_s += len(samples) / SAMPLE_RATE
     return busy_s / audio_s

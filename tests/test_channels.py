@@ -117,6 +117,16 @@ def test_several_channels_reach_the_beamformer_together_at_16_khz(tmp_path, beam
     assert beamformers[1].channels == 3 and np.abs(everything.astype(int) - read(singles[1])).max() <= 1
 
 
+def test_a_recording_heard_as_the_microphone_hears_it_comes_in_the_microphones_blocks(tmp_path, beamformers):
+    # bench.rooms' live conditions: a recording handed over as `listen`'s microphone hands audio over
+    three, _ = three_channels(tmp_path, SAMPLE_RATE)
+    chunks = list(audio_in.Recording(three, learn_first=False, block_ms=audio_in.MIC_BLOCK_MS))
+    [beamformer] = beamformers
+    block = SAMPLE_RATE * audio_in.MIC_BLOCK_MS // 1000
+    assert beamformer.blocks == [(block, 3)] * round(1.5 * SAMPLE_RATE / block)  # heard once, block by block
+    assert [len(chunk) // 2 for chunk in chunks] == [block] * len(beamformer.blocks)
+
+
 def read(path: Path, channels: list[int] | None = None) -> np.ndarray:
     return audio_in.read_file(path, channels)
 

@@ -458,7 +458,7 @@ def test_endings_run_from_the_longest_request_to_two_words():
 
 # --- end of speech --------------------------------------------------------------------------------
 
-CHUNK = SAMPLE_RATE // 10  # 100 ms, as the microphone delivers it
+CHUNK = SAMPLE_RATE // 10  # 100 ms, as a file is heard (the live microphone hands over half as much)
 
 
 def tone(level: float) -> bytes:

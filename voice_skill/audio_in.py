@@ -24,6 +24,7 @@ from voice_skill.errors import SkillError
 SAMPLE_RATE = 16_000
 CHUNK_MS = 100
 CHUNK_FRAMES = SAMPLE_RATE * CHUNK_MS // 1000
+MIC_BLOCK_MS = CHUNK_MS // 2  # what the live microphone hands over at a time: the first words reach Vosk sooner
 # ALSA's `pulse` and `default` devices (PulseAudio, here 16.1) offer 32 input channels: the most a
 # stream may have, not how many microphones there are. Capturing all 32 gave silence on every one,
 # so from such a device only the channels named (--channels) are taken, else one, as before.
@@ -84,8 +85,9 @@ class Recording:
     """A recording heard chunk by chunk (file_chunks) that, like a Microphone, can hear its last
     seconds again as its beamformer is steered now (hear_again): the live loop's path, from a file."""
 
-    def __init__(self, path: Path | str, channels: Sequence[int] | None = None, learn_first: bool = True) -> None:
-        self.path, self.channels, self.learn_first = Path(path), channels, learn_first
+    def __init__(self, path: Path | str, channels: Sequence[int] | None = None, learn_first: bool = True,
+                 block_ms: int = CHUNK_MS) -> None:
+        self.path, self.channels, self.learn_first, self.block_ms = Path(path), channels, learn_first, block_ms
         self.beamformer: Beamformer | None = None
 
     def hear_again(self, seconds: float) -> bytes | None:
@@ -101,24 +103,24 @@ class Recording:
                 picked = select_channels(self.channels, audio.channels, str(path))
                 self.beamformer = beamformer = open_beamformer(len(picked))
                 if beamformer is None:  # one channel: mono, byte for byte as before
-                    yield from (to_pcm16(block) for block in _blocks_16k(audio, picked))
+                    yield from (to_pcm16(block) for block in _blocks_16k(audio, picked, self.block_ms))
                     return
                 if self.learn_first:
-                    for block in _blocks_16k(audio, picked):
+                    for block in _blocks_16k(audio, picked, self.block_ms):
                         beamformer.process(block)
                     audio.seek(0)
-                yield from (to_pcm16(beamformer.process(block)) for block in _blocks_16k(audio, picked))
+                yield from (to_pcm16(beamformer.process(block)) for block in _blocks_16k(audio, picked, self.block_ms))
         except soundfile.LibsndfileError as error:
             raise SkillError(f"{path}: not a readable audio file ({_describe(error)})") from None
         except (RuntimeError, ValueError) as error:  # libsndfile reports truncated data this way
             raise SkillError(f"{path}: the audio data is damaged or truncated ({error})") from None
 
 
-def _blocks_16k(audio: soundfile.SoundFile, picked: list[int]) -> Iterator[np.ndarray]:
-    """The chosen channels at 16 kHz, block by block: (frames,) for one, else (frames, channels)."""
+def _blocks_16k(audio: soundfile.SoundFile, picked: list[int], block_ms: int) -> Iterator[np.ndarray]:
+    """The chosen channels at 16 kHz, `block_ms` at a time: (frames,) for one, else (frames, channels)."""
     width = len(picked)
     resampler = soxr.ResampleStream(audio.samplerate, SAMPLE_RATE, width, dtype="float32")
-    block_frames = max(1, audio.samplerate * CHUNK_MS // 1000)
+    block_frames = max(1, audio.samplerate * block_ms // 1000)
     for block in audio.blocks(blocksize=block_frames, dtype="float32", always_2d=True):
         picked_block = block if width == audio.channels else block[:, picked]
         converted = resampler.resample_chunk(picked_block if width > 1 else to_mono(picked_block))
@@ -218,7 +220,7 @@ class Microphone:
             return default_rate
 
     def __enter__(self) -> "Microphone":
-        block = self.rate * CHUNK_MS // 1000 // 2  # half a chunk: the first words reach Vosk sooner
+        block = self.rate * MIC_BLOCK_MS // 1000
         try:
             self._stream = self._sd.RawInputStream(
                 samplerate=self.rate, blocksize=block, device=self.device, channels=self.captured, dtype="int16",
