@@ -83,7 +83,8 @@ def file_chunks(path: Path | str, channels: Sequence[int] | None = None, learn_f
 
 class Recording:
     """A recording heard chunk by chunk (file_chunks) that, like a Microphone, can hear its last
-    seconds again as its beamformer is steered now (hear_again): the live loop's path, from a file."""
+    seconds again as its beamformer is steered now (hear_again): the live loop's path, from a file.
+    `block_ms`: how much is read at a time (MIC_BLOCK_MS: handed over as the live microphone does)."""
 
     def __init__(self, path: Path | str, channels: Sequence[int] | None = None, learn_first: bool = True,
                  block_ms: int = CHUNK_MS) -> None:

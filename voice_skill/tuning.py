@@ -184,14 +184,15 @@ ENDPOINT_QUIET_S = 0.15
 # RMS below which a chunk is quiet whatever the noise estimate says. Set at a9abd5c, not swept; the room
 # tests (tests/test_listen_room.py) and the soak pass with it.
 LEVEL_FLOOR = 0.004
-# All three set when the bench fed the loop 100 ms at a time; `listen`'s microphone hands over 50 ms
-# (audio_in.MIC_BLOCK_MS), as bench.rooms now feeds its live conditions. Tried and not kept: the level taken
-# over the last 100 ms whatever the chunk (rates per 100 ms, the quiet run credited the window's length),
-# to behave at 50 ms as at 100. bench.rooms --no-answer --minutes 60, 1 / downmix / 2 / 4 mics, against
-# the 50 ms blocks as they are: dev2 relief from idle 9/9/16/16 against 9/8/16/16 of 20, false accepts
-# 0/-/5/4 against 1/-/4/6, said during the TV alone 1/2/3/2 against 1/1/1/1, p50 2 mics 318 against 421
-# ms, 4 mics 258 against 269; dev (2 and 4 mics only) 17 and 17 against 15 and 18, the TV alone 2 and 0
-# against 1 and 0: what it gained in speed it paid in replies to the TV alone.
+# This floor and the noise rates below were set when the bench fed the loop 100 ms at a time; `listen`'s
+# microphone hands over 50 ms (audio_in.MIC_BLOCK_MS), as bench.rooms now feeds its live conditions.
+# Tried and not kept: the level taken over the last 100 ms whatever the chunk (rates per 100 ms, the
+# quiet run credited the window's length), to behave at 50 ms as at 100. bench.rooms --no-answer
+# --minutes 60, 1 / downmix / 2 / 4 mics, against the 50 ms blocks as they are: dev2 relief from idle
+# 9/9/16/16 against 9/8/16/16 of 20, false accepts 0/-/5/4 against 1/-/4/6, said during the TV alone
+# 1/2/3/2 against 1/1/1/1, p50 2 mics 318 against 421 ms, 4 mics 258 against 269; dev (2 and 4 mics
+# only) 17 and 17 against 15 and 18, the TV alone 2 and 0 against 1 and 0: what it gained in speed it
+# paid in replies to the TV alone.
 # A chunk this many times the noise estimate is speech; the estimate rises this much a chunk near the
 # noise, and this much under speech (so it tracks the room, not the voice). Set at a9abd5c, not swept.
 LOUD_OVER_NOISE = 3.0
