@@ -372,6 +372,16 @@ def test_the_complaint_stated_outright_need_not_stand_out():  # "ow ... my calf 
     assert not verdict("prevention", whole=True)
 
 
+def test_a_weak_match_that_names_leg_and_cramp_must_stand_out():  # talk at its own level: "leg cramps time [unk]"
+    def verdict(confidence: float, prominence: float) -> bool:
+        return is_for_us("leg cramps time", Match("cramp_relief", confidence), Verdicts(LEG_AND_CRAMP), active=False,
+                         whole=True, prominence_db=prominence)
+
+    assert not verdict(START_CONFIDENCE + BELOW, RELIEF_PROMINENCE_DB - 0.1)
+    assert verdict(START_CONFIDENCE + BELOW, RELIEF_PROMINENCE_DB)  # said over the room, it is a request
+    assert verdict(START_CONFIDENCE + ABOVE, -20.0)  # following a phrasing, it is a plain statement
+
+
 def test_in_a_conversation_standing_out_is_not_asked_for():
     assert is_for_us("next", Match("next", 0.9), Verdicts(NOTHING), active=True, whole=True, prominence_db=-20.0)
 
