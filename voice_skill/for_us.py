@@ -261,9 +261,10 @@ def is_for_us(text: str, match: Match, matcher: Understanding, *, active: bool, 
     talk, a question must be heard whole. The relief request may also be any whole utterance
     stating the complaint outright, calf or leg and cramp together. And it must stand out from what
     came before it (stands_out), a question more than the relief request, which need not if it is a
-    whole utterance stating the complaint outright in words that follow one of its phrasings
-    (START_CONFIDENCE): "ow ... my calf is cramping" follows the person's own groan. Talk at its own
-    level that merely names leg and cramp, matching weakly ("leg cramps time [unk]"), must stand out.
+    whole utterance stating the complaint outright in words like one of its phrasings (matching above
+    RELIEF_FLOOR, if loosely: "my calf is cramping again"): "ow ... my calf is cramping" follows the
+    person's own groan. Talk at its own level that merely names leg and cramp, like none of its
+    phrasings ("leg cramps time [unk]"), must stand out.
     "help" ("what can you do") names no complaint: heard beyond doubt, whole, and standing
     out as a question must, or a TV's "options" and "menu" wake it. And its words must have been heard
     surely (heard_surely)."""
@@ -282,8 +283,9 @@ def is_for_us(text: str, match: Match, matcher: Understanding, *, active: bool, 
         return False
     if match.intent == RELIEF:  # a plain statement of the complaint, heard whole, will do too
         stated = whole and named.leg and named.cramp
-        close = match.confidence >= START_CONFIDENCE
-        return (close or stated) and (close and stated or stands_out(prominence_db, RELIEF_PROMINENCE_DB))
+        plainly = stated and match.confidence > RELIEF_FLOOR  # not merely naming both: like one of its phrasings
+        return (match.confidence >= START_CONFIDENCE or stated) and (plainly or stands_out(prominence_db,
+                                                                                           RELIEF_PROMINENCE_DB))
     return whole and match.confidence >= QUESTION_CONFIDENCE and stands_out(prominence_db, QUESTION_PROMINENCE_DB)
 
 
