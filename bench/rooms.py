@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import os
 import sys
 import time
@@ -54,6 +55,7 @@ from voice_skill.audio_in import (CHUNK_MS, MIC_BLOCK_MS, SAMPLE_RATE, Recording
 from voice_skill.beamformer import Beamformer
 from voice_skill.for_us import answer
 from voice_skill.hearing import FileListener
+from voice_skill.listen import Weighed
 from voice_skill.matcher import RELIEF, UNKNOWN, Matcher
 
 from bench.measure import AFTER_S, SILENCE
@@ -74,6 +76,7 @@ WORKERS = 3  # jobs at a time: the conditions' recordings and talk are independe
 HEAR_AGAIN = True  # --no-hearing-again: the live loop does not hear an utterance again (listen.HandsFree)
 MIC_BLOCK_FRAMES = SAMPLE_RATE * MIC_BLOCK_MS // 1000  # the live conditions hear audio in the microphone's blocks
 ANSWER = True  # --no-answer: hands-free and false accepts only
+LOG_IDLE: Path | None = None  # --log-idle DIR: every utterance the live loop weighs from idle, for bench/replay_idle.py
 Chunks = Callable[[Path], Iterable[bytes]]
 
 
@@ -107,9 +110,41 @@ def live_downmix_chunks(path: Path) -> Iterator[bytes]:
     return downmix_chunks(path, MIC_BLOCK_MS)
 
 
-def listen_with(system: System, source: object) -> None:
-    """Give the loop its source's hearing again (a Microphone's, in `listen`), if it has one."""
+def listen_with(system: System, source: object, log: IdleLog | None = None) -> None:
+    """Give the loop its source's hearing again (a Microphone's, in `listen`), if it has one, and the
+    log of what it weighs from idle, if one is kept."""
     system.loop.hear_again = getattr(source, "hear_again", None) if HEAR_AGAIN else None
+    system.loop.on_weighed = log
+
+
+class IdleLog:
+    """Each utterance a live loop weighs from idle at its end (listen.Weighed), a JSON line in
+    <folder>/<split>-<condition>-<part>.jsonl, with where it was heard: the recording (none in the
+    talk) and how many seconds into it (`at_s`, kept up to date by whoever feeds the loop)."""
+
+    def __init__(self, folder: Path, split: str, condition: str, part: str) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"{split}-{condition.replace(',', '').replace(' ', '-')}-{part}.jsonl"
+        self.path.write_text("")
+        self.split, self.condition = split, condition
+        self.recording, self.at_s = "", 0.0
+
+    def __call__(self, weighed: Weighed) -> None:
+        took, match = weighed.understood or (None, None)
+        record = {"split": self.split, "condition": self.condition, "recording": self.recording,
+                  "at_s": round(self.at_s, 2), "text": weighed.text,
+                  "prominences_db": _floats(weighed.prominences_db), "confidences": _floats(weighed.confidences),
+                  "took": took, "intent": None if match is None else match.intent}
+        with self.path.open("a") as out:
+            out.write(json.dumps(record) + "\n")
+
+
+def idle_log(split: str, condition: str, part: str) -> IdleLog | None:
+    return IdleLog(LOG_IDLE, split, condition, part) if LOG_IDLE is not None else None
+
+
+def _floats(values: list[float] | None) -> list[float] | None:
+    return None if values is None else [float(v) for v in values]
 
 
 CONDITIONS = (
@@ -183,18 +218,23 @@ def speech_end_s(row: dict) -> float:
     return float(row["end_s"]) - mr.TAIL_S
 
 
-def hands_free(system: System, rows: list[dict], folder: Path, condition: Condition, figures: Figures) -> None:
+def hands_free(system: System, rows: list[dict], folder: Path, condition: Condition, figures: Figures,
+               log: IdleLog | None = None) -> None:
     """Each recording heard from idle by the real loop, at the microphone's pace on a virtual clock:
     a chunk is handed over once recorded, and the loop is busy for the CPU time it and its making took."""
     for row in rows:
         system.reset(active=False)
         source = condition.live(folder / condition.folder / row["name"])
-        listen_with(system, source)
+        listen_with(system, source, log)
+        if log is not None:
+            log.recording = row["name"]
         start_s, end_s = float(row["start_s"]), speech_end_s(row)
         recorded_s = ready_s = 0.0
         relief = answered = False
         for chunk, making_s in timed(with_quiet_after(source)):
             recorded_s += len(chunk) / BYTES_PER_S
+            if log is not None:
+                log.at_s = recorded_s
             started = time.process_time()
             reply = system.feed(chunk)
             cost_s = making_s + time.process_time() - started
@@ -256,15 +296,15 @@ class Stream:
     """One condition's live microphone over the false-accept talk: the array's channels as int16
     blocks (as captured), through a beamformer that keeps learning (a new one in each room), to the loop."""
 
-    def __init__(self, system: System, mics: int, figures: Figures) -> None:
-        self.system, self.mics, self.figures = system, mics, figures
+    def __init__(self, system: System, mics: int, figures: Figures, log: IdleLog | None = None) -> None:
+        self.system, self.mics, self.figures, self.log = system, mics, figures, log
         self.beamformer: Beamformer | None = None
         self.heard_s = 0.0
         self.reset()
 
     def reset(self) -> None:
         self.system.reset(active=False)
-        listen_with(self.system, self)
+        listen_with(self.system, self, self.log)
 
     def hear_again(self, seconds: float) -> bytes | None:
         return replayed(self.beamformer, seconds)
@@ -280,6 +320,8 @@ class Stream:
             block = blocks[start:start + MIC_BLOCK_FRAMES].astype(np.float32) / 32768
             chunk = to_pcm16(block[:, 0] if self.beamformer is None else self.beamformer.process(block))
             self.heard_s += len(chunk) / BYTES_PER_S
+            if self.log is not None:
+                self.log.at_s = self.heard_s
             if reply := self.system.feed(chunk):
                 self.figures.fa.append(f"{self.heard_s / 60:.1f} min: {reply.intent} <- {reply.heard!r}")
                 self.reset()
@@ -290,7 +332,8 @@ class Stream:
 def false_accepts(split: str, minutes: float, name: str) -> Figures:
     """The talk heard by one condition's live microphone and loop: its false-accept figures."""
     figures = Figures()
-    stream = Stream(build("skill-default"), next(c.mics for c in CONDITIONS if c.name == name), figures)
+    stream = Stream(build("skill-default"), next(c.mics for c in CONDITIONS if c.name == name), figures,
+                    idle_log(split, name, "talk"))
     paths, _ = ordinary({"speech_s": minutes * 60})
     for placed in talk_in_rooms(split, paths):
         if placed.new_room:
@@ -308,7 +351,7 @@ def recordings(split: str, every: int, name: str) -> Figures:
     figures = Figures()
     if ANSWER:
         answer_files(FileListener.open(None, kb), Matcher(kb), rows, folder, condition, figures)
-    hands_free(build("skill-default"), rows, folder, condition, figures)
+    hands_free(build("skill-default"), rows, folder, condition, figures, idle_log(split, name, "recordings"))
     return figures
 
 
@@ -393,11 +436,14 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=None, help="minutes of ordinary speech (default 60; quick 3)")
     parser.add_argument("--out", type=Path, help="also write the tables here (e.g. bench/rooms-results.txt)")
     parser.add_argument("--no-answer", action="store_true", help="hands-free and false accepts only")
+    parser.add_argument("--log-idle", type=Path, metavar="DIR",
+                        help="write every utterance the live loop weighs from idle here, to replay through "
+                             "changed rules (bench/replay_idle.py)")
     parser.add_argument("--no-hearing-again", action="store_true",
                         help="the live loop does not hear a missed utterance again as the beam stands at its end")
     args = parser.parse_args()
-    global ANSWER, HEAR_AGAIN  # read by the worker processes, which fork from here
-    ANSWER, HEAR_AGAIN = not args.no_answer, not args.no_hearing_again
+    global ANSWER, HEAR_AGAIN, LOG_IDLE  # read by the worker processes, which fork from here
+    ANSWER, HEAR_AGAIN, LOG_IDLE = not args.no_answer, not args.no_hearing_again, args.log_idle
     minutes = args.minutes if args.minutes is not None else QUICK_MINUTES if args.quick else 60.0
     if minutes > 0 and not (AUDIO / "ordinary.tsv").is_file():
         sys.exit("bench.rooms: no ordinary speech in bench/work/audio; render it with bench/make_audio.py "

@@ -14,7 +14,7 @@ from conftest import RECORDINGS
 from voice_skill.audio_in import CHUNK_FRAMES, SAMPLE_RATE, read_file
 from voice_skill.conversation import Conversation
 from voice_skill.for_us import heard_surely, mean_confidence, standing_out_db
-from voice_skill.listen import HandsFree, PrintOnly
+from voice_skill.listen import HandsFree, PrintOnly, Weighed
 from voice_skill.recognizer import Recognizer, find_model, grammar_phrases, load_model
 from voice_skill.speech_out import Synthesizer
 from voice_skill.tuning import PROMINENCE_LOOKBACK_S, QUESTION_PROMINENCE_DB, RELIEF_PROMINENCE_DB
@@ -46,11 +46,12 @@ def pcm(audio: np.ndarray) -> np.ndarray:
 
 
 def hear(kb, model, audio: np.ndarray, beamed: np.ndarray | None = None,
-         asked: list[float] | None = None) -> tuple[list[str], float | None]:
+         asked: list[float] | None = None, told: list[Weighed] | None = None) -> tuple[list[str], float | None]:
     """The loop from idle over `audio` then a second of quiet: the intents it answered, and how far
     its last utterance's words stood out (from the first one Vosk was sure of). `beamed`: the same
     stretch as a beam turned to the person would give it, which the loop may ask to hear again
-    (a Microphone's hear_again; each ask's seconds are put in `asked`)."""
+    (a Microphone's hear_again; each ask's seconds are put in `asked`). `told`: what the loop tells
+    of each utterance it weighs from idle (HandsFree.on_weighed)."""
     recognizer = Recognizer(model, grammar_phrases(kb, model))
     clock = [0.0]
     loop = HandsFree(recognizer, Conversation(kb, hands_free=True), PrintOnly(), emit=lambda _: None,
@@ -65,6 +66,8 @@ def hear(kb, model, audio: np.ndarray, beamed: np.ndarray | None = None,
             return again[max(0, fed[0] - int(seconds * SAMPLE_RATE)):fed[0]].tobytes()
 
         loop.hear_again = hear_again
+    if told is not None:
+        loop.on_weighed = told.append
     answered = []
     for start in range(0, len(samples), CHUNK_FRAMES):
         fed[0] = min(len(samples), start + CHUNK_FRAMES)
@@ -79,6 +82,19 @@ def test_a_question_after_a_pause_is_answered_and_stood_out(kb, model):
     answered, prominence = hear(kb, model, np.concatenate([speech(TALK), quiet(2.5), speech(QUESTION)]))
     assert answered == ["causes"]
     assert prominence > 20  # nothing but quiet in the seconds before it
+
+
+def test_each_utterance_weighed_from_idle_is_told_with_what_the_rules_were_given(kb, model):
+    # for a benchmark to replay them through changed rules (bench/replay_idle.py)
+    told: list[Weighed] = []
+    answered, _ = hear(kb, model, np.concatenate([speech(TALK), quiet(2.5), speech(QUESTION)]), told=told)
+    assert answered == ["causes"]
+    *talk, question = told
+    assert question.understood is not None and question.understood[1].intent == "causes"
+    assert all(weighed.understood is None for weighed in talk)  # the talk before it: weighed, not taken
+    for weighed in told:  # at its end, with its words' measures: never a partial result
+        assert weighed.prominences_db is not None and len(weighed.prominences_db) == len(weighed.text.split())
+        assert weighed.confidences is not None and len(weighed.confidences) == len(weighed.text.split())
 
 
 def test_a_clear_question_is_heard_surely_word_by_word(kb, model):

@@ -57,6 +57,17 @@ class SpeakerLike(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class Weighed:
+    """An utterance weighed from idle at its end: what the rules (for_us.understand) were given, and
+    what of it they found meant for the skill (None: nothing)."""
+
+    text: str
+    prominences_db: list[float] | None
+    confidences: list[float] | None
+    understood: tuple[str, Match] | None
+
+
 @dataclass
 class HandsFree:
     """The loop's core: feed it audio chunks; it decides when to answer, and speaks."""
@@ -71,6 +82,9 @@ class HandsFree:
     # audio in's last seconds, beamformed as the beam is steered now (Microphone.hear_again); None
     # with one microphone, or when the beam has not turned since
     hear_again: Callable[[float], bytes | None] | None = None
+    # told of every utterance weighed from idle at its end (a benchmark records them, to replay them
+    # through changed rules: bench/replay_idle.py); None: nobody is told
+    on_weighed: Callable[[Weighed], None] | None = None
 
     def __post_init__(self) -> None:
         self.quiet = QuietDetector()
@@ -98,7 +112,8 @@ class HandsFree:
         if heard.final:
             self.quiet.reset()
             return self._respond(heard.text) if heard.text else self._utterance_over()
-        if heard.text and self.quiet.speech_ended and heard.text != self._rejected and self._understand(heard.text):
+        if (heard.text and self.quiet.speech_ended and heard.text != self._rejected
+                and self._understand(heard.text, ended=False)):
             text = self.recognizer.finish() or heard.text
             self.quiet.reset()
             return self._respond(text)
@@ -132,9 +147,13 @@ class HandsFree:
                 and self.clock() - self.speaker.last_sound_at < ECHO_TAIL_S + COMMAND_OVERRUN_S)
 
     def _understand(self, text: str, prominences_db: list[float] | None = None,
-                    confidences: list[float] | None = None) -> tuple[str, Match] | None:
-        return understand(text, self.conversation.matcher, self.conversation.dialogue.active, prominences_db,
-                          confidences)
+                    confidences: list[float] | None = None, ended: bool = True) -> tuple[str, Match] | None:
+        """What of the words is for us; `ended`: the utterance is over (else a partial result)."""
+        active = self.conversation.dialogue.active
+        understood = understand(text, self.conversation.matcher, active, prominences_db, confidences)
+        if self.on_weighed is not None and ended and not active:
+            self.on_weighed(Weighed(text, prominences_db, confidences, understood))
+        return understood
 
     def _respond(self, heard: str) -> Exchange | None:
         """Answer a finished utterance if it is meant for us (how far it stood out from what came
