@@ -268,15 +268,16 @@ RELIEF_PROMINENCE_DB = 3.0
 # Kept since: the exemption only for a statement whose words are like one of the relief phrasings, if
 # loosely (matching above RELIEF_FLOOR, the matcher's "about calf cramps, like no answer"); one that merely
 # names leg and cramp must stand out (for_us.is_for_us). Every idle utterance of bench.rooms --split dev and
-# dev2 --no-answer --minutes 60 logged with its words' times and confidences and replayed through the
-# rules: 3 false accepts fewer ("leg cramps time [unk]" 0.2 dB, 1 mic; "keep cramping long long [unk] calf
-# can i [unk]" 0.7 dB, 2 mics; "use calves seize and [unk]" -1.8 dB, 4 mics), no request lost. Held-out
-# (bench/rooms-results.txt): false accepts an hour 1 mic 5.3 -> 3.5, 2 mics 4.4 -> 3.5 (6 -> 4, 5 -> 4 in
-# 68 min; 4 mics 0 both), every request figure as before. Tried first and not kept: the exemption only
-# matching at START_CONFIDENCE. Replayed on dev it also took a reply to the TV alone ("calf charley horse
-# away", 0.75) and lost no request there, but plain statements with a word more match under it ("my calf
-# is cramping again" 0.68, "... badly" 0.63), and after the person's own cry they do not stand out:
-# held-out, the 2-mic file downmixed lost "ow ow my calf is cramping again" twice from idle (21 -> 19 of 53).
+# dev2 --no-answer --minutes 60 logged with its words' times and confidences and replayed through the rules
+# (as bench.rooms --log-idle and bench.replay_idle now do): 3 false accepts fewer ("leg cramps time [unk]"
+# 0.2 dB, 1 mic; "keep cramping long long [unk] calf can i [unk]" 0.7 dB, 2 mics; "use calves seize and
+# [unk]" -1.8 dB, 4 mics), no request lost. Held-out (bench/rooms-results.txt): false accepts an hour 1 mic
+# 5.3 -> 3.5, 2 mics 4.4 -> 3.5 (6 -> 4, 5 -> 4 in 68 min; 4 mics 0 both), every request figure as before.
+# Tried first and not kept: the exemption only matching at START_CONFIDENCE. Replayed on dev it also took a
+# reply to the TV alone ("calf charley horse away", 0.75) and lost no request there, but plain statements
+# with a word more match under it ("my calf is cramping again" 0.68, "... badly" 0.63), and after the
+# person's own cry they do not stand out: held-out, the 2-mic file downmixed lost "ow ow my calf is cramping
+# again" twice from idle (21 -> 19 of 53).
 # A partial result that passes the rules ends the utterance at once (listen.HandsFree.feed), weighed with
 # no prominence: Vosk gives no confidence for partial words (always 1.0), only times. Weighing partials
 # by prominence from those times too, tried on the dev rooms (bench.rooms --split dev --no-answer
